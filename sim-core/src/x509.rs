@@ -621,6 +621,43 @@ pub fn pem_certs(text: &str) -> Result<Vec<Vec<u8>>, X509Error> {
     Ok(out)
 }
 
+/// The DER of a certificate file given as DER or as PEM (the first certificate; text around the PEM
+/// blocks, such as `# comment` lines, is ignored).
+pub fn cert_der_from_bytes(bytes: &[u8]) -> Result<Vec<u8>, X509Error> {
+    if bytes
+        .windows(27)
+        .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+    {
+        let text =
+            std::str::from_utf8(bytes).map_err(|_| X509Error::Der("PEM is not UTF-8".into()))?;
+        return pem_certs(text)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| X509Error::Der("no certificate in PEM".into()));
+    }
+    Ok(bytes.to_vec())
+}
+
+/// The DER of a PEM block with `label` (e.g. `X509 CRL`), or the bytes themselves if they are not PEM.
+pub fn der_from_pem_or_der(bytes: &[u8], label: &str) -> Result<Vec<u8>, X509Error> {
+    let begin = format!("-----BEGIN {label}-----");
+    let Some(start) = bytes
+        .windows(begin.len())
+        .position(|w| w == begin.as_bytes())
+    else {
+        return Ok(bytes.to_vec());
+    };
+    let text = std::str::from_utf8(&bytes[start..])
+        .map_err(|_| X509Error::Der("PEM is not UTF-8".into()))?;
+    let end_marker = format!("-----END {label}-----");
+    let end = text
+        .find(&end_marker)
+        .ok_or_else(|| X509Error::Der(format!("PEM: missing {end_marker}")))?;
+    let (_, der) = der::pem::decode_vec(text[..end + end_marker.len()].as_bytes())
+        .map_err(|e| X509Error::Der(format!("PEM: {e}")))?;
+    Ok(der)
+}
+
 /// Encodes DER as one PEM block with `label`.
 pub fn to_pem(label: &str, der_bytes: &[u8]) -> String {
     der::pem::encode_string(label, der::pem::LineEnding::LF, der_bytes).unwrap_or_default()

@@ -12,7 +12,9 @@ use sim_snp::pki::Role;
 use sim_snp::Product;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "vectors/keys/snp".to_string());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "vectors/keys/snp".to_string());
     std::fs::create_dir_all(&dir)?;
     for product in Product::ALL {
         for role in [Role::Ark, Role::Ask, Role::Asvk] {

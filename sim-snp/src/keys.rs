@@ -34,7 +34,8 @@ pub fn nist_kdf(key: &[u8], label: &[u8], context: &[u8], out: &mut [u8]) {
     let l_bits = u32::try_from(out.len() * 8).unwrap_or(u32::MAX);
     for (i, chunk) in out.chunks_mut(32).enumerate() {
         let counter = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length");
         mac.update(&counter.to_le_bytes());
         mac.update(label);
         mac.update(&[0]);
@@ -109,7 +110,11 @@ impl HashSticks {
         let svns = stick_svns(lower, self.product);
         for i in 0..8 {
             if svns[i] > self.svns[i] {
-                return Err(NotDerivable { index: i, wanted: svns[i], held: self.svns[i] });
+                return Err(NotDerivable {
+                    index: i,
+                    wanted: svns[i],
+                    held: self.svns[i],
+                });
             }
         }
         let mut d = self.d;
@@ -122,7 +127,11 @@ impl HashSticks {
             next[8..].copy_from_slice(&d[i - 1]);
             d[i] = hash_n(sha384(&next), 255 - u32::from(svns[i]));
         }
-        Ok(HashSticks { product: self.product, svns, d })
+        Ok(HashSticks {
+            product: self.product,
+            svns,
+            d,
+        })
     }
 }
 
@@ -175,7 +184,10 @@ pub fn key_from_hash(hash: &[u8; 48], label: &[u8]) -> p384::SecretKey {
 
 /// The VCEK of a chip (boot-ROM `seed`) at `tcb`.
 pub fn vcek(seed: &[u8; 48], tcb: &TcbVersion, product: Product) -> p384::SecretKey {
-    key_from_hash(&HashSticks::from_seed(seed, tcb, product).vcek_hash(), VCEK_LABEL)
+    key_from_hash(
+        &HashSticks::from_seed(seed, tcb, product).vcek_hash(),
+        VCEK_LABEL,
+    )
 }
 
 /// The VLEK from a (decrypted) VLEK seed.
@@ -270,10 +282,19 @@ mod tests {
     #[test]
     fn same_chip_and_tcb_give_the_same_key_and_tcbs_differ() {
         let t = TcbVersion::legacy(3, 0, 8, 115);
-        assert_eq!(vcek(&SEED, &t, Product::Milan).to_bytes(), vcek(&SEED, &t, Product::Milan).to_bytes());
+        assert_eq!(
+            vcek(&SEED, &t, Product::Milan).to_bytes(),
+            vcek(&SEED, &t, Product::Milan).to_bytes()
+        );
         let t2 = TcbVersion::legacy(3, 0, 8, 116);
-        assert_ne!(vcek(&SEED, &t, Product::Milan).to_bytes(), vcek(&SEED, &t2, Product::Milan).to_bytes());
-        assert_ne!(vcek(&SEED, &t, Product::Milan).to_bytes(), vcek(&[8u8; 48], &t, Product::Milan).to_bytes());
+        assert_ne!(
+            vcek(&SEED, &t, Product::Milan).to_bytes(),
+            vcek(&SEED, &t2, Product::Milan).to_bytes()
+        );
+        assert_ne!(
+            vcek(&SEED, &t, Product::Milan).to_bytes(),
+            vcek(&[8u8; 48], &t, Product::Milan).to_bytes()
+        );
     }
 
     #[test]
@@ -287,15 +308,35 @@ mod tests {
             TcbVersion::legacy(0, 0, 0, 0),
         ] {
             let derived = sticks.derive_lower(&low).unwrap();
-            assert_eq!(derived.vcek_hash(), HashSticks::from_seed(&SEED, &low, Product::Genoa).vcek_hash(), "{low}");
+            assert_eq!(
+                derived.vcek_hash(),
+                HashSticks::from_seed(&SEED, &low, Product::Genoa).vcek_hash(),
+                "{low}"
+            );
         }
-        let e = sticks.derive_lower(&TcbVersion::legacy(4, 1, 25, 0)).unwrap_err();
-        assert_eq!(e, NotDerivable { index: 6, wanted: 25, held: 24 });
-        let turin = HashSticks::from_seed(&SEED, &TcbVersion::turin(1, 1, 1, 4, 81), Product::Turin);
-        assert!(turin.derive_lower(&TcbVersion::turin(2, 1, 1, 4, 81)).is_err());
+        let e = sticks
+            .derive_lower(&TcbVersion::legacy(4, 1, 25, 0))
+            .unwrap_err();
         assert_eq!(
-            turin.derive_lower(&TcbVersion::turin(0, 1, 1, 4, 81)).unwrap().vcek_hash(),
-            HashSticks::from_seed(&SEED, &TcbVersion::turin(0, 1, 1, 4, 81), Product::Turin).vcek_hash()
+            e,
+            NotDerivable {
+                index: 6,
+                wanted: 25,
+                held: 24
+            }
+        );
+        let turin =
+            HashSticks::from_seed(&SEED, &TcbVersion::turin(1, 1, 1, 4, 81), Product::Turin);
+        assert!(turin
+            .derive_lower(&TcbVersion::turin(2, 1, 1, 4, 81))
+            .is_err());
+        assert_eq!(
+            turin
+                .derive_lower(&TcbVersion::turin(0, 1, 1, 4, 81))
+                .unwrap()
+                .vcek_hash(),
+            HashSticks::from_seed(&SEED, &TcbVersion::turin(0, 1, 1, 4, 81), Product::Turin)
+                .vcek_hash()
         );
     }
 
@@ -312,7 +353,10 @@ mod tests {
         assert_eq!(k.to_bytes()[47], 1);
         assert!(k.to_bytes()[..47].iter().all(|b| *b == 0));
         le[0] -= 1; // c = n - 2, so d = (n - 2) + 1 = n - 1
-        assert_eq!(&key_from_extra_bits(&le).to_bytes()[..], n_minus_1.as_slice());
+        assert_eq!(
+            &key_from_extra_bits(&le).to_bytes()[..],
+            n_minus_1.as_slice()
+        );
     }
 
     #[test]

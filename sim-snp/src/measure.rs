@@ -52,8 +52,8 @@ const fn guid_le(s: &str) -> [u8; 16] {
         i += 1;
     }
     [
-        hex[3], hex[2], hex[1], hex[0], hex[5], hex[4], hex[7], hex[6], hex[8], hex[9], hex[10], hex[11], hex[12], hex[13],
-        hex[14], hex[15],
+        hex[3], hex[2], hex[1], hex[0], hex[5], hex[4], hex[7], hex[6], hex[8], hex[9], hex[10],
+        hex[11], hex[12], hex[13], hex[14], hex[15],
     ]
 }
 
@@ -97,23 +97,42 @@ impl Ovmf {
     pub fn parse(data: Vec<u8>) -> Result<Ovmf, ParseError> {
         let size = data.len();
         if size == 0 || size % PAGE_SIZE != 0 {
-            return Err(ParseError::new("OVMF", 0, ParseErrorKind::BadLength { value: size as u64, rule: "the image must be a non-empty multiple of 4 KiB" }));
+            return Err(ParseError::new(
+                "OVMF",
+                0,
+                ParseErrorKind::BadLength {
+                    value: size as u64,
+                    rule: "the image must be a non-empty multiple of 4 KiB",
+                },
+            ));
         }
         let mut table = Vec::new();
-        let footer_start = size.checked_sub(32 + 18).ok_or_else(|| ParseError::truncated("OVMF footer", 0, 50, size))?;
+        let footer_start = size
+            .checked_sub(32 + 18)
+            .ok_or_else(|| ParseError::truncated("OVMF footer", 0, 50, size))?;
         let footer_size = u16::from_le_bytes([data[footer_start], data[footer_start + 1]]) as usize;
         let footer_guid = &data[footer_start + 2..footer_start + 18];
         if footer_guid == OVMF_TABLE_FOOTER_GUID && footer_size >= 18 {
             let table_size = footer_size - 18;
-            let table_start = footer_start
-                .checked_sub(table_size)
-                .ok_or_else(|| ParseError::invalid("OVMF footer size", footer_start, footer_size, "table extends before the image"))?;
+            let table_start = footer_start.checked_sub(table_size).ok_or_else(|| {
+                ParseError::invalid(
+                    "OVMF footer size",
+                    footer_start,
+                    footer_size,
+                    "table extends before the image",
+                )
+            })?;
             let mut end = footer_start;
             while end - table_start >= 18 {
                 let h = end - 18;
                 let esize = u16::from_le_bytes([data[h], data[h + 1]]) as usize;
                 if esize < 18 || esize > end - table_start {
-                    return Err(ParseError::invalid("OVMF table entry size", h, esize, "entry size below its header or beyond the table"));
+                    return Err(ParseError::invalid(
+                        "OVMF table entry size",
+                        h,
+                        esize,
+                        "entry size below its header or beyond the table",
+                    ));
                 }
                 let mut g = [0u8; 16];
                 g.copy_from_slice(&data[h + 2..h + 18]);
@@ -121,25 +140,51 @@ impl Ovmf {
                 end -= esize;
             }
         }
-        let mut ovmf = Ovmf { data, table, sections: Vec::new() };
-        let meta = ovmf.table.iter().find(|(g, _)| *g == OVMF_SEV_META_DATA_GUID).map(|(_, r)| r.clone());
+        let mut ovmf = Ovmf {
+            data,
+            table,
+            sections: Vec::new(),
+        };
+        let meta = ovmf
+            .table
+            .iter()
+            .find(|(g, _)| *g == OVMF_SEV_META_DATA_GUID)
+            .map(|(_, r)| r.clone());
         if let Some(range) = meta {
             let at = range.start;
             let entry = &ovmf.data[range];
-            let off = u32_at(entry, 0).ok_or_else(|| ParseError::truncated("SEV metadata offset", at, 4, 0))? as usize;
-            let start = size.checked_sub(off).ok_or_else(|| ParseError::invalid("SEV metadata offset", at, off, "offset beyond the image"))?;
-            let hdr = ovmf.data.get(start..start + 16).ok_or_else(|| ParseError::truncated("SEV metadata header", start, 16, size - start))?;
+            let off = u32_at(entry, 0)
+                .ok_or_else(|| ParseError::truncated("SEV metadata offset", at, 4, 0))?
+                as usize;
+            let start = size.checked_sub(off).ok_or_else(|| {
+                ParseError::invalid("SEV metadata offset", at, off, "offset beyond the image")
+            })?;
+            let hdr = ovmf.data.get(start..start + 16).ok_or_else(|| {
+                ParseError::truncated("SEV metadata header", start, 16, size - start)
+            })?;
             if &hdr[0..4] != b"ASEV" {
-                return Err(ParseError::invalid("SEV metadata signature", start, hex::encode(&hdr[0..4]), "must be \"ASEV\""));
+                return Err(ParseError::invalid(
+                    "SEV metadata signature",
+                    start,
+                    hex::encode(&hdr[0..4]),
+                    "must be \"ASEV\"",
+                ));
             }
             let version = u32::from_le_bytes([hdr[8], hdr[9], hdr[10], hdr[11]]);
             if version != 1 {
-                return Err(ParseError::invalid("SEV metadata version", start + 8, version, "must be 1"));
+                return Err(ParseError::invalid(
+                    "SEV metadata version",
+                    start + 8,
+                    version,
+                    "must be 1",
+                ));
             }
             let n = u32::from_le_bytes([hdr[12], hdr[13], hdr[14], hdr[15]]) as usize;
             for i in 0..n {
                 let o = start + 16 + 12 * i;
-                let item = ovmf.data.get(o..o + 12).ok_or_else(|| ParseError::truncated("SEV metadata section", o, 12, size.saturating_sub(o)))?;
+                let item = ovmf.data.get(o..o + 12).ok_or_else(|| {
+                    ParseError::truncated("SEV metadata section", o, 12, size.saturating_sub(o))
+                })?;
                 let gpa = u32::from_le_bytes([item[0], item[1], item[2], item[3]]);
                 let sz = u32::from_le_bytes([item[4], item[5], item[6], item[7]]);
                 let t = u32::from_le_bytes([item[8], item[9], item[10], item[11]]);
@@ -149,19 +194,38 @@ impl Ovmf {
                     3 => SectionType::Cpuid,
                     4 => SectionType::SvsmCaa,
                     0x10 => SectionType::SnpKernelHashes,
-                    _ => return Err(ParseError::invalid("SEV metadata section type", o + 8, t, "unknown OVMF metadata section type")),
+                    _ => {
+                        return Err(ParseError::invalid(
+                            "SEV metadata section type",
+                            o + 8,
+                            t,
+                            "unknown OVMF metadata section type",
+                        ))
+                    }
                 };
                 if sz as usize % PAGE_SIZE != 0 || gpa as usize % PAGE_SIZE != 0 {
-                    return Err(ParseError::invalid("SEV metadata section", o, format!("gpa 0x{gpa:x} size 0x{sz:x}"), "sections must be page-aligned"));
+                    return Err(ParseError::invalid(
+                        "SEV metadata section",
+                        o,
+                        format!("gpa 0x{gpa:x} size 0x{sz:x}"),
+                        "sections must be page-aligned",
+                    ));
                 }
-                ovmf.sections.push(Section { gpa, size: sz, kind });
+                ovmf.sections.push(Section {
+                    gpa,
+                    size: sz,
+                    kind,
+                });
             }
         }
         Ok(ovmf)
     }
 
     fn entry(&self, guid: &[u8; 16]) -> Option<&[u8]> {
-        self.table.iter().find(|(g, _)| g == guid).and_then(|(_, r)| self.data.get(r.clone()))
+        self.table
+            .iter()
+            .find(|(g, _)| g == guid)
+            .and_then(|(_, r)| self.data.get(r.clone()))
     }
 
     /// GPA of the first byte: the image ends at 4 GiB.
@@ -181,17 +245,20 @@ impl Ovmf {
 
     /// The SEV-ES reset EIP of the APs.
     pub fn sev_es_reset_eip(&self) -> Option<u32> {
-        self.entry(&SEV_ES_RESET_BLOCK_GUID).and_then(|e| u32_at(e, 0))
+        self.entry(&SEV_ES_RESET_BLOCK_GUID)
+            .and_then(|e| u32_at(e, 0))
     }
 
     /// GPA of the kernel-hashes table.
     pub fn sev_hashes_table_gpa(&self) -> Option<u32> {
-        self.entry(&SEV_HASH_TABLE_RV_GUID).and_then(|e| u32_at(e, 0))
+        self.entry(&SEV_HASH_TABLE_RV_GUID)
+            .and_then(|e| u32_at(e, 0))
     }
 }
 
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    b.get(at..at + 4)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
 /// The VMM whose initial vCPU state is measured.
@@ -219,7 +286,11 @@ impl VmmType {
 
 /// CPUID(1).EAX signature from family, model, stepping (AMD CPUID spec 25481).
 pub fn cpu_sig(family: u32, model: u32, stepping: u32) -> u32 {
-    let (fl, fh) = if family > 0xf { (0xf, (family - 0xf) & 0xff) } else { (family, 0) };
+    let (fl, fh) = if family > 0xf {
+        (0xf, (family - 0xf) & 0xff)
+    } else {
+        (family, 0)
+    };
     (fh << 20) | (((model >> 4) & 0xf) << 16) | (fl << 8) | ((model & 0xf) << 4) | (stepping & 0xf)
 }
 
@@ -313,7 +384,10 @@ pub fn kernel_hashes_table(kernel: &[u8], initrd: Option<&[u8]>, append: Option<
     let mut t = SEV_HASH_TABLE_HEADER_GUID.to_vec();
     t.extend(168u16.to_le_bytes());
     t.extend(entry(&SEV_CMDLINE_ENTRY_GUID, &Sha256::digest(&cmdline)));
-    t.extend(entry(&SEV_INITRD_ENTRY_GUID, &Sha256::digest(initrd.unwrap_or(&[]))));
+    t.extend(entry(
+        &SEV_INITRD_ENTRY_GUID,
+        &Sha256::digest(initrd.unwrap_or(&[])),
+    ));
     t.extend(entry(&SEV_KERNEL_ENTRY_GUID, &Sha256::digest(kernel)));
     t.resize(t.len().div_ceil(16) * 16, 0);
     t
@@ -347,7 +421,12 @@ mod vmsa_off {
 }
 
 /// The initial VMSA of a vCPU starting at `eip` (sev-snp-measure `VMSA.build_save_area`).
-pub fn initial_vmsa(eip: u32, sev_features: u64, vcpu_sig: u32, vmm: VmmType) -> Box<[u8; PAGE_SIZE]> {
+pub fn initial_vmsa(
+    eip: u32,
+    sev_features: u64,
+    vcpu_sig: u32,
+    vmm: VmmType,
+) -> Box<[u8; PAGE_SIZE]> {
     let mut p = zero_page();
     let mut put = |off: usize, bytes: &[u8]| p[off..off + bytes.len()].copy_from_slice(bytes);
     let seg = |sel: u16, attr: u16, limit: u32, base: u64| {
@@ -358,13 +437,40 @@ pub fn initial_vmsa(eip: u32, sev_features: u64, vcpu_sig: u32, vmm: VmmType) ->
         s[8..16].copy_from_slice(&base.to_le_bytes());
         s
     };
-    let (cs_flags, ss_flags, tr_flags, rdx, mxcsr, fcw, g_pat): (u16, u16, u16, u64, u32, u16, u64) = match vmm {
-        VmmType::Qemu => (0x9b, 0x93, 0x8b, u64::from(vcpu_sig), 0x1f80, 0x37f, 0x0007_0406_0007_0406),
-        VmmType::Ec2 => (if eip == 0xffff_fff0 { 0x9a } else { 0x9b }, 0x92, 0x83, 0x600, 0, 0, 0x0007_0406_0007_0406),
+    let (cs_flags, ss_flags, tr_flags, rdx, mxcsr, fcw, g_pat): (
+        u16,
+        u16,
+        u16,
+        u64,
+        u32,
+        u16,
+        u64,
+    ) = match vmm {
+        VmmType::Qemu => (
+            0x9b,
+            0x93,
+            0x8b,
+            u64::from(vcpu_sig),
+            0x1f80,
+            0x37f,
+            0x0007_0406_0007_0406,
+        ),
+        VmmType::Ec2 => (
+            if eip == 0xffff_fff0 { 0x9a } else { 0x9b },
+            0x92,
+            0x83,
+            0x600,
+            0,
+            0,
+            0x0007_0406_0007_0406,
+        ),
         VmmType::Gce => (0x9b, 0x93, 0x8b, 0x600, 0, 0, 0x0007_0106),
     };
     put(vmsa_off::ES, &seg(0, 0x93, 0xffff, 0));
-    put(vmsa_off::CS, &seg(0xf000, cs_flags, 0xffff, u64::from(eip & 0xffff_0000)));
+    put(
+        vmsa_off::CS,
+        &seg(0xf000, cs_flags, 0xffff, u64::from(eip & 0xffff_0000)),
+    );
     put(vmsa_off::SS, &seg(0, ss_flags, 0xffff, 0));
     put(vmsa_off::DS, &seg(0, 0x93, 0xffff, 0));
     put(vmsa_off::FS, &seg(0, 0x93, 0xffff, 0));
@@ -391,7 +497,11 @@ pub fn initial_vmsa(eip: u32, sev_features: u64, vcpu_sig: u32, vmm: VmmType) ->
 
 fn pages(gpa: u64, size: u32, page_type: PageType, out: &mut Vec<Update>) {
     for i in 0..u64::from(size) / PAGE_SIZE as u64 {
-        out.push(Update { gpa: gpa + i * PAGE_SIZE as u64, page_type, page: zero_page() });
+        out.push(Update {
+            gpa: gpa + i * PAGE_SIZE as u64,
+            page_type,
+            page: zero_page(),
+        });
     }
 }
 
@@ -404,13 +514,22 @@ pub fn launch_plan(input: &MeasureInput) -> Result<Vec<Update>, MeasureError> {
         for (i, chunk) in ovmf.data().chunks_exact(PAGE_SIZE).enumerate() {
             let mut page = zero_page();
             page.copy_from_slice(chunk);
-            plan.push(Update { gpa: ovmf.gpa() + (i * PAGE_SIZE) as u64, page_type: PageType::Normal, page });
+            plan.push(Update {
+                gpa: ovmf.gpa() + (i * PAGE_SIZE) as u64,
+                page_type: PageType::Normal,
+                page,
+            });
         }
     }
     let hashes = match &input.kernel {
         Some(k) => {
-            let has_section = ovmf.sections().iter().any(|s| s.kind == SectionType::SnpKernelHashes);
-            let table_gpa = ovmf.sev_hashes_table_gpa().ok_or(MeasureError::NoKernelHashes)?;
+            let has_section = ovmf
+                .sections()
+                .iter()
+                .any(|s| s.kind == SectionType::SnpKernelHashes);
+            let table_gpa = ovmf
+                .sev_hashes_table_gpa()
+                .ok_or(MeasureError::NoKernelHashes)?;
             if !has_section {
                 return Err(MeasureError::NoKernelHashes);
             }
@@ -428,27 +547,63 @@ pub fn launch_plan(input: &MeasureInput) -> Result<Vec<Update>, MeasureError> {
     for s in ovmf.sections() {
         let gpa = u64::from(s.gpa);
         match s.kind {
-            SectionType::SnpSecMem if input.vmm == VmmType::Gce => pages(gpa, s.size, PageType::Unmeasured, &mut plan),
-            SectionType::SnpSecMem | SectionType::SvsmCaa => pages(gpa, s.size, PageType::Zero, &mut plan),
-            SectionType::SnpSecrets => plan.push(Update { gpa, page_type: PageType::Secrets, page: zero_page() }),
-            SectionType::Cpuid if input.vmm != VmmType::Ec2 => plan.push(Update { gpa, page_type: PageType::Cpuid, page: zero_page() }),
+            SectionType::SnpSecMem if input.vmm == VmmType::Gce => {
+                pages(gpa, s.size, PageType::Unmeasured, &mut plan)
+            }
+            SectionType::SnpSecMem | SectionType::SvsmCaa => {
+                pages(gpa, s.size, PageType::Zero, &mut plan)
+            }
+            SectionType::SnpSecrets => plan.push(Update {
+                gpa,
+                page_type: PageType::Secrets,
+                page: zero_page(),
+            }),
+            SectionType::Cpuid if input.vmm != VmmType::Ec2 => plan.push(Update {
+                gpa,
+                page_type: PageType::Cpuid,
+                page: zero_page(),
+            }),
             SectionType::Cpuid => {}
             SectionType::SnpKernelHashes => match &hashes {
-                Some(page) if s.size as usize == PAGE_SIZE => plan.push(Update { gpa, page_type: PageType::Normal, page: page.clone() }),
-                Some(_) => return Err(MeasureError::HashTableOutsidePage { offset: s.size as usize }),
+                Some(page) if s.size as usize == PAGE_SIZE => plan.push(Update {
+                    gpa,
+                    page_type: PageType::Normal,
+                    page: page.clone(),
+                }),
+                Some(_) => {
+                    return Err(MeasureError::HashTableOutsidePage {
+                        offset: s.size as usize,
+                    })
+                }
                 None => pages(gpa, s.size, PageType::Zero, &mut plan),
             },
         }
     }
     if input.vmm == VmmType::Ec2 {
-        for s in ovmf.sections().iter().filter(|s| s.kind == SectionType::Cpuid) {
-            plan.push(Update { gpa: u64::from(s.gpa), page_type: PageType::Cpuid, page: zero_page() });
+        for s in ovmf
+            .sections()
+            .iter()
+            .filter(|s| s.kind == SectionType::Cpuid)
+        {
+            plan.push(Update {
+                gpa: u64::from(s.gpa),
+                page_type: PageType::Cpuid,
+                page: zero_page(),
+            });
         }
     }
     let ap_eip = ovmf.sev_es_reset_eip();
     for i in 0..input.vcpus {
-        let eip = if i == 0 { 0xffff_fff0 } else { ap_eip.ok_or(MeasureError::NoResetBlock)? };
-        plan.push(Update { gpa: VMSA_GPA, page_type: PageType::Vmsa, page: initial_vmsa(eip, input.guest_features, input.vcpu_sig, input.vmm) });
+        let eip = if i == 0 {
+            0xffff_fff0
+        } else {
+            ap_eip.ok_or(MeasureError::NoResetBlock)?
+        };
+        plan.push(Update {
+            gpa: VMSA_GPA,
+            page_type: PageType::Vmsa,
+            page: initial_vmsa(eip, input.guest_features, input.vcpu_sig, input.vmm),
+        });
     }
     Ok(plan)
 }
@@ -457,7 +612,13 @@ pub fn launch_plan(input: &MeasureInput) -> Result<Vec<Update>, MeasureError> {
 pub fn ovmf_hash(ovmf: &Ovmf) -> [u8; 48] {
     let mut ld = [0u8; 48];
     for (i, chunk) in ovmf.data().chunks_exact(PAGE_SIZE).enumerate() {
-        ld = page_info_digest(&ld, PageType::Normal, chunk, ovmf.gpa() + (i * PAGE_SIZE) as u64, [0; 3]);
+        ld = page_info_digest(
+            &ld,
+            PageType::Normal,
+            chunk,
+            ovmf.gpa() + (i * PAGE_SIZE) as u64,
+            [0; 3],
+        );
     }
     ld
 }
@@ -478,7 +639,10 @@ mod tests {
     #[test]
     fn guid_le_is_the_efi_layout() {
         // uuid.UUID("96b582de-1fb2-45f7-baea-a366c55a082d").bytes_le
-        assert_eq!(hex::encode(OVMF_TABLE_FOOTER_GUID), "de82b596b21ff745baeaa366c55a082d");
+        assert_eq!(
+            hex::encode(OVMF_TABLE_FOOTER_GUID),
+            "de82b596b21ff745baeaa366c55a082d"
+        );
     }
 
     #[test]
@@ -493,11 +657,27 @@ mod tests {
 
     #[test]
     fn bad_images_are_typed_errors() {
-        assert!(matches!(Ovmf::parse(vec![0; 100]).unwrap_err().kind, ParseErrorKind::BadLength { .. }));
+        assert!(matches!(
+            Ovmf::parse(vec![0; 100]).unwrap_err().kind,
+            ParseErrorKind::BadLength { .. }
+        ));
         // A page of zeros has no footer table: no sections, no reset block.
         let o = Ovmf::parse(vec![0; 4096]).unwrap();
         assert!(o.sections().is_empty());
-        let input = MeasureInput { ovmf: o, ovmf_hash: None, vcpus: 2, vcpu_sig: 0, kernel: None, initrd: None, append: None, guest_features: 1, vmm: VmmType::Qemu };
-        assert_eq!(launch_digest(&input).unwrap_err(), MeasureError::NoResetBlock);
+        let input = MeasureInput {
+            ovmf: o,
+            ovmf_hash: None,
+            vcpus: 2,
+            vcpu_sig: 0,
+            kernel: None,
+            initrd: None,
+            append: None,
+            guest_features: 1,
+            vmm: VmmType::Qemu,
+        };
+        assert_eq!(
+            launch_digest(&input).unwrap_err(),
+            MeasureError::NoResetBlock
+        );
     }
 }

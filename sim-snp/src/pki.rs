@@ -71,7 +71,8 @@ pub enum Endorsement {
 pub mod amd_oids {
     use const_oid::ObjectIdentifier;
     /// structVersion.
-    pub const STRUCT_VERSION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.3704.1.1");
+    pub const STRUCT_VERSION: ObjectIdentifier =
+        ObjectIdentifier::new_unwrap("1.3.6.1.4.1.3704.1.1");
     /// productName.
     pub const PRODUCT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.3704.1.2");
     /// blSPL.
@@ -99,13 +100,26 @@ pub mod amd_oids {
 }
 
 /// description (2.5.4.13), used to mark simulated roots.
-const DESCRIPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.13");
+pub const DESCRIPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.13");
 /// The marker written into every simulated AMD CA subject.
 pub const SIMULATED_MARK: &str = "cvmsim SIMULATED key, not issued by AMD";
 
 /// Not-before of the simulated ARK/ASK/ASVK: 2024-01-01T00:00:00Z.
 pub const CA_NOT_BEFORE: i64 = 1_704_067_200;
-const YEAR: i64 = 365 * 86_400 + 86_400 / 4;
+/// `secs` plus `years` calendar years (same day and time), as the KDS dates its certificates.
+pub fn plus_years(secs: i64, years: i32) -> i64 {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.replace_year(t.year() + years).ok().or_else(|| {
+                t.replace_day(28)
+                    .ok()
+                    .and_then(|t| t.replace_year(t.year() + years).ok())
+            })
+        })
+        .map(|t| t.unix_timestamp())
+        .unwrap_or(secs + i64::from(years) * 31_556_952)
+}
 
 /// The committed RSA-4096 key of a vendor role.
 fn vendor_key_pem(product: Product, role: Role) -> &'static str {
@@ -142,7 +156,9 @@ pub struct VendorCa {
 
 impl std::fmt::Debug for VendorCa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VendorCa").field("product", &self.product).finish_non_exhaustive()
+        f.debug_struct("VendorCa")
+            .field("product", &self.product)
+            .finish_non_exhaustive()
     }
 }
 
@@ -154,11 +170,15 @@ pub fn vendor(product: Product) -> &'static VendorCa {
         Product::Genoa => 1,
         Product::Turin => 2,
     };
-    CAS[idx].get_or_init(|| build_vendor(product).expect("the committed vendor keys and fixed CA certificates are valid"))
+    CAS[idx].get_or_init(|| {
+        build_vendor(product)
+            .expect("the committed vendor keys and fixed CA certificates are valid")
+    })
 }
 
 fn load_key(product: Product, role: Role) -> Result<rsa::RsaPrivateKey, X509Error> {
-    rsa::RsaPrivateKey::from_pkcs8_pem(vendor_key_pem(product, role)).map_err(|e| X509Error::BadKey(e.to_string()))
+    rsa::RsaPrivateKey::from_pkcs8_pem(vendor_key_pem(product, role))
+        .map_err(|e| X509Error::BadKey(e.to_string()))
 }
 
 /// AMD's DN: `OU=Engineering, C=US, L=Santa Clara, ST=CA, O=Advanced Micro Devices, CN=<cn>`, plus the
@@ -197,7 +217,11 @@ pub fn pss_sign(key: &rsa::RsaPrivateKey, tbs: &[u8]) -> Vec<u8> {
 }
 
 fn crl_dp(product: Product, e: Endorsement) -> Vec<u8> {
-    let url = format!("https://kdsintf.amd.com/{}/v1/{}/crl", e.path(), product.name());
+    let url = format!(
+        "https://kdsintf.amd.com/{}/v1/{}/crl",
+        e.path(),
+        product.name()
+    );
     let uri = x509::tlv(0x86, url.as_bytes());
     let full_name = x509::tlv(0xa0, &uri);
     let dpn = x509::tlv(0xa0, &full_name);
@@ -223,7 +247,7 @@ fn build_vendor(product: Product) -> Result<VendorCa, X509Error> {
     let ark_name = amd_name(&Role::Ark.common_name(product), true)?;
     let ark_spki = rsa_spki_der(&ark_key)?;
     let ark_ski = x509::key_identifier(&spki::SubjectPublicKeyInfoOwned::from_der(&ark_spki)?);
-    let not_after = CA_NOT_BEFORE + 25 * YEAR;
+    let not_after = plus_years(CA_NOT_BEFORE, 25);
     let ark = x509::build_cert(
         &CertSpec {
             serial: ark_serial.to_be_bytes().to_vec(),
@@ -235,14 +259,22 @@ fn build_vendor(product: Product) -> Result<VendorCa, X509Error> {
             extensions: vec![
                 x509::ext(oids::KEY_USAGE, true, x509::key_usage(&[5, 6])?)?,
                 x509::ext(oids::SKI, false, x509::ski_value(&ark_ski)?)?,
-                x509::ext(oids::BASIC_CONSTRAINTS, true, x509::basic_constraints(true, None)?)?,
+                x509::ext(
+                    oids::BASIC_CONSTRAINTS,
+                    true,
+                    x509::basic_constraints(true, None)?,
+                )?,
                 x509::ext(oids::CRL_DP, false, crl_dp(product, Endorsement::Vcek))?,
             ],
             sig_alg: x509::alg_rsa_pss_sha384(),
         },
         |tbs| pss_sign(&ark_key, tbs),
     )?;
-    let sub_ca = |key: &rsa::RsaPrivateKey, role: Role, serial: u32, e: Endorsement| -> Result<Vec<u8>, X509Error> {
+    let sub_ca = |key: &rsa::RsaPrivateKey,
+                  role: Role,
+                  serial: u32,
+                  e: Endorsement|
+     -> Result<Vec<u8>, X509Error> {
         let spki_der = rsa_spki_der(key)?;
         let ski = x509::key_identifier(&spki::SubjectPublicKeyInfoOwned::from_der(&spki_der)?);
         x509::build_cert(
@@ -256,7 +288,11 @@ fn build_vendor(product: Product) -> Result<VendorCa, X509Error> {
                 extensions: vec![
                     x509::ext(oids::SKI, false, x509::ski_value(&ski)?)?,
                     x509::ext(oids::AKI, false, x509::aki_value(&ark_ski)?)?,
-                    x509::ext(oids::BASIC_CONSTRAINTS, true, x509::basic_constraints(true, Some(0))?)?,
+                    x509::ext(
+                        oids::BASIC_CONSTRAINTS,
+                        true,
+                        x509::basic_constraints(true, Some(0))?,
+                    )?,
                     x509::ext(oids::KEY_USAGE, true, x509::key_usage(&[5])?)?,
                     x509::ext(oids::CRL_DP, false, crl_dp(product, e))?,
                 ],
@@ -267,7 +303,15 @@ fn build_vendor(product: Product) -> Result<VendorCa, X509Error> {
     };
     let ask = sub_ca(&ask_key, Role::Ask, ask_serial, Endorsement::Vcek)?;
     let asvk = sub_ca(&asvk_key, Role::Asvk, asvk_serial, Endorsement::Vlek)?;
-    Ok(VendorCa { product, ark_key, ask_key, asvk_key, ark, ask, asvk })
+    Ok(VendorCa {
+        product,
+        ark_key,
+        ask_key,
+        asvk_key,
+        ark,
+        ask,
+        asvk,
+    })
 }
 
 impl VendorCa {
@@ -277,11 +321,20 @@ impl VendorCa {
             Endorsement::Vcek => &self.ask,
             Endorsement::Vlek => &self.asvk,
         };
-        format!("{}{}", x509::to_pem("CERTIFICATE", sub), x509::to_pem("CERTIFICATE", &self.ark))
+        format!(
+            "{}{}",
+            x509::to_pem("CERTIFICATE", sub),
+            x509::to_pem("CERTIFICATE", &self.ark)
+        )
     }
 
     /// The ARK-signed CRL of the `/vcek` or `/vlek` path, listing `revoked` serials (ASK/ASVK).
-    pub fn crl(&self, e: Endorsement, revoked: &[u32], this_update: i64) -> Result<Vec<u8>, X509Error> {
+    pub fn crl(
+        &self,
+        e: Endorsement,
+        revoked: &[u32],
+        this_update: i64,
+    ) -> Result<Vec<u8>, X509Error> {
         let ark_cert = x509_cert::Certificate::from_der(&self.ark)?;
         let ski = x509::key_identifier(&ark_cert.tbs_certificate.subject_public_key_info);
         let _ = e;
@@ -289,8 +342,14 @@ impl VendorCa {
             &CrlSpec {
                 issuer: ark_cert.tbs_certificate.subject.clone(),
                 this_update,
-                next_update: this_update + 10 * YEAR,
-                revoked: revoked.iter().map(|s| Revoked { serial: s.to_be_bytes().to_vec(), date: this_update }).collect(),
+                next_update: plus_years(this_update, 10),
+                revoked: revoked
+                    .iter()
+                    .map(|s| Revoked {
+                        serial: s.to_be_bytes().to_vec(),
+                        date: this_update,
+                    })
+                    .collect(),
                 extensions: vec![
                     x509::ext(oids::AKI, false, x509::aki_value(&ski)?)?,
                     x509::ext(oids::CRL_NUMBER, false, x509::der_uint(1))?,
@@ -314,8 +373,16 @@ pub fn vek_extensions(
     use amd_oids::*;
     let int = |oid, v: u8| x509::ext(oid, false, x509::der_uint(u64::from(v)));
     let mut exts = vec![
-        x509::ext(STRUCT_VERSION, false, x509::der_uint(u64::from(product.vcek_struct_version())))?,
-        x509::ext(PRODUCT_NAME, false, der::asn1::Ia5StringRef::new(product.vcek_product_name())?.to_der()?)?,
+        x509::ext(
+            STRUCT_VERSION,
+            false,
+            x509::der_uint(u64::from(product.vcek_struct_version())),
+        )?,
+        x509::ext(
+            PRODUCT_NAME,
+            false,
+            der::asn1::Ia5StringRef::new(product.vcek_product_name())?.to_der()?,
+        )?,
     ];
     match product {
         Product::Milan | Product::Genoa => {
@@ -343,7 +410,11 @@ pub fn vek_extensions(
         exts.push(x509::ext(HWID, false, h.to_vec())?);
     }
     if let Some(c) = csp_id {
-        exts.push(x509::ext(CSP_ID, false, der::asn1::Ia5StringRef::new(c)?.to_der()?)?);
+        exts.push(x509::ext(
+            CSP_ID,
+            false,
+            der::asn1::Ia5StringRef::new(c)?.to_der()?,
+        )?);
     }
     Ok(exts)
 }
@@ -358,14 +429,18 @@ pub fn issue_vcek(
 ) -> Result<Vec<u8>, X509Error> {
     let ca = vendor(product);
     let ask = x509_cert::Certificate::from_der(&ca.ask)?;
-    let spki_der = key.to_public_key_der().map_err(|e| X509Error::BadKey(e.to_string()))?.as_bytes().to_vec();
+    let spki_der = key
+        .to_public_key_der()
+        .map_err(|e| X509Error::BadKey(e.to_string()))?
+        .as_bytes()
+        .to_vec();
     x509::build_cert(
         &CertSpec {
             serial: vec![0],
             issuer: ask.tbs_certificate.subject.clone(),
             subject: amd_name("SEV-VCEK", false)?,
             not_before: issued_at,
-            not_after: issued_at + 7 * YEAR,
+            not_after: plus_years(issued_at, 7),
             spki_der,
             extensions: vek_extensions(product, tcb, Some(&chip_id[..product.hwid_len()]), None)?,
             sig_alg: x509::alg_rsa_pss_sha384(),
@@ -384,14 +459,18 @@ pub fn issue_vlek(
 ) -> Result<Vec<u8>, X509Error> {
     let ca = vendor(product);
     let asvk = x509_cert::Certificate::from_der(&ca.asvk)?;
-    let spki_der = key.to_public_key_der().map_err(|e| X509Error::BadKey(e.to_string()))?.as_bytes().to_vec();
+    let spki_der = key
+        .to_public_key_der()
+        .map_err(|e| X509Error::BadKey(e.to_string()))?
+        .as_bytes()
+        .to_vec();
     x509::build_cert(
         &CertSpec {
             serial: vec![0],
             issuer: asvk.tbs_certificate.subject.clone(),
             subject: amd_name("SEV-VLEK", false)?,
             not_before: issued_at,
-            not_after: issued_at + 7 * YEAR,
+            not_after: plus_years(issued_at, 7),
             spki_der,
             extensions: vek_extensions(product, tcb, None, Some(csp_id))?,
             sig_alg: x509::alg_rsa_pss_sha384(),
@@ -432,12 +511,22 @@ fn der_uint_value(bytes: &[u8]) -> Result<u64, String> {
 /// Reads AMD's extensions from a VCEK/VLEK certificate.
 pub fn read_vek_extensions(cert: &x509_cert::Certificate) -> VekExtensions {
     use amd_oids::*;
-    let mut out = VekExtensions { struct_version: None, product_name: None, tcb: TcbVersion::default(), hwid: None, csp_id: None, errors: vec![] };
-    let Some(exts) = &cert.tbs_certificate.extensions else { return out };
+    let mut out = VekExtensions {
+        struct_version: None,
+        product_name: None,
+        tcb: TcbVersion::default(),
+        hwid: None,
+        csp_id: None,
+        errors: vec![],
+    };
+    let Some(exts) = &cert.tbs_certificate.extensions else {
+        return out;
+    };
     for e in exts {
         let v = e.extn_value.as_bytes();
         let mut spl = |name: &str| -> Option<u8> {
-            match der_uint_value(v).and_then(|x| u8::try_from(x).map_err(|_| format!("{x} > 255"))) {
+            match der_uint_value(v).and_then(|x| u8::try_from(x).map_err(|_| format!("{x} > 255")))
+            {
                 Ok(x) => Some(x),
                 Err(err) => {
                     out.errors.push(format!("{name}: {err}"));
@@ -474,22 +563,46 @@ mod tests {
     #[test]
     fn extension_values_are_encoded_like_real_kds_certificates() {
         // Real Milan VCEK (milan_v3_msft): ucodeSPL 219 is `02 02 00 DB`, productName `16 08 Milan-B0`.
-        let exts = vek_extensions(Product::Milan, &TcbVersion::legacy(4, 0, 24, 219), Some(&[0xAB; 64]), None).unwrap();
-        let ucode = exts.iter().find(|e| e.extn_id == amd_oids::UCODE_SPL).unwrap();
+        let exts = vek_extensions(
+            Product::Milan,
+            &TcbVersion::legacy(4, 0, 24, 219),
+            Some(&[0xAB; 64]),
+            None,
+        )
+        .unwrap();
+        let ucode = exts
+            .iter()
+            .find(|e| e.extn_id == amd_oids::UCODE_SPL)
+            .unwrap();
         assert_eq!(ucode.extn_value.as_bytes(), &[0x02, 0x02, 0x00, 0xDB]);
-        let name = exts.iter().find(|e| e.extn_id == amd_oids::PRODUCT_NAME).unwrap();
+        let name = exts
+            .iter()
+            .find(|e| e.extn_id == amd_oids::PRODUCT_NAME)
+            .unwrap();
         assert_eq!(name.extn_value.as_bytes(), b"\x16\x08Milan-B0");
         let hwid = exts.iter().find(|e| e.extn_id == amd_oids::HWID).unwrap();
         assert_eq!(hwid.extn_value.as_bytes(), &[0xAB; 64]);
         let order: Vec<String> = exts.iter().map(|e| e.extn_id.to_string()).collect();
         assert_eq!(
-            order.iter().map(|s| s.trim_start_matches("1.3.6.1.4.1.3704.1.")).collect::<Vec<_>>(),
+            order
+                .iter()
+                .map(|s| s.trim_start_matches("1.3.6.1.4.1.3704.1."))
+                .collect::<Vec<_>>(),
             ["1", "2", "3.1", "3.2", "3.4", "3.5", "3.6", "3.7", "3.3", "3.8", "4"]
         );
-        let turin = vek_extensions(Product::Turin, &TcbVersion::turin(1, 1, 1, 4, 81), Some(&[1; 8]), None).unwrap();
+        let turin = vek_extensions(
+            Product::Turin,
+            &TcbVersion::turin(1, 1, 1, 4, 81),
+            Some(&[1; 8]),
+            None,
+        )
+        .unwrap();
         let order: Vec<String> = turin.iter().map(|e| e.extn_id.to_string()).collect();
         assert_eq!(
-            order.iter().map(|s| s.trim_start_matches("1.3.6.1.4.1.3704.1.")).collect::<Vec<_>>(),
+            order
+                .iter()
+                .map(|s| s.trim_start_matches("1.3.6.1.4.1.3704.1."))
+                .collect::<Vec<_>>(),
             ["1", "2", "3.9", "3.1", "3.2", "3.3", "3.5", "3.6", "3.7", "3.8", "4"]
         );
         assert_eq!(turin[0].extn_value.as_bytes(), &[2, 1, 1]);

@@ -19,7 +19,9 @@ use crate::layout::{GuestPolicy, KeyInfo, PlatformInfo, TcbVersion};
 use crate::product::{Product, TcbLayout};
 
 /// Report versions this model emits and parses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum ReportVersion {
     /// Version 2 (no CPUID, no mitigation vectors).
     V2,
@@ -63,30 +65,59 @@ impl AttestationReport {
     /// Parses and checks a report (see the module documentation for the rules).
     pub fn parse(bytes: &[u8]) -> Result<AttestationReport, ParseError> {
         if bytes.len() < REPORT_SIZE {
-            return Err(ParseError::truncated("ATTESTATION_REPORT", 0, REPORT_SIZE, bytes.len()));
+            return Err(ParseError::truncated(
+                "ATTESTATION_REPORT",
+                0,
+                REPORT_SIZE,
+                bytes.len(),
+            ));
         }
         if bytes.len() > REPORT_SIZE {
             return Err(ParseError::new(
                 "ATTESTATION_REPORT",
                 REPORT_SIZE,
-                ParseErrorKind::TrailingData { len: bytes.len() - REPORT_SIZE },
+                ParseErrorKind::TrailingData {
+                    len: bytes.len() - REPORT_SIZE,
+                },
             ));
         }
-        let raw = AttestationReportRaw::read_from_bytes(bytes)
-            .map_err(|_| ParseError::truncated("ATTESTATION_REPORT", 0, REPORT_SIZE, bytes.len()))?;
+        let raw = AttestationReportRaw::read_from_bytes(bytes).map_err(|_| {
+            ParseError::truncated("ATTESTATION_REPORT", 0, REPORT_SIZE, bytes.len())
+        })?;
         let vnum = raw.version.get();
-        let version = ReportVersion::from_number(vnum)
-            .ok_or_else(|| ParseError::invalid("VERSION", 0x000, vnum, "report version must be 2, 3, 4 or 5"))?;
+        let version = ReportVersion::from_number(vnum).ok_or_else(|| {
+            ParseError::invalid(
+                "VERSION",
+                0x000,
+                vnum,
+                "report version must be 2, 3, 4 or 5",
+            )
+        })?;
         let algo = raw.signature_algo.get();
         if algo != 1 {
-            return Err(ParseError::invalid("SIGNATURE_ALGO", 0x034, algo, "only 1 (ECDSA P-384 with SHA-384) is defined"));
+            return Err(ParseError::invalid(
+                "SIGNATURE_ALGO",
+                0x034,
+                algo,
+                "only 1 (ECDSA P-384 with SHA-384) is defined",
+            ));
         }
         let ki = KeyInfo(raw.key_info.get());
         if ki.0 & KeyInfo::RESERVED_MBZ != 0 {
-            return Err(ParseError::invalid("KEY_INFO", 0x048, format!("0x{:x}", ki.0), "bits 31:5 are reserved and must be zero"));
+            return Err(ParseError::invalid(
+                "KEY_INFO",
+                0x048,
+                format!("0x{:x}", ki.0),
+                "bits 31:5 are reserved and must be zero",
+            ));
         }
         if let SigningKey::Reserved(v) = ki.signing_key() {
-            return Err(ParseError::invalid("KEY_INFO.SIGNING_KEY", 0x048, v, "SIGNING_KEY must be 0 (VCEK), 1 (VLEK) or 7 (none)"));
+            return Err(ParseError::invalid(
+                "KEY_INFO.SIGNING_KEY",
+                0x048,
+                v,
+                "SIGNING_KEY must be 0 (VCEK), 1 (VLEK) or 7 (none)",
+            ));
         }
         let vmpl = raw.vmpl.get();
         if vmpl > 3 {
@@ -173,7 +204,7 @@ impl AttestationReport {
         let layout = product.map(|p| p.tcb_layout()).unwrap_or(TcbLayout::Legacy);
         let tcb = |v: u64| {
             let t = TcbVersion::from_u64(v, layout);
-            json!({"raw": format!("{v:016x}"), "fmc": t.fmc, "bootloader": t.bootloader, "tee": t.tee, "snp": t.snp, "microcode": t.microcode})
+            json!({"raw": hex::encode(v.to_le_bytes()), "fmc": t.fmc, "bootloader": t.bootloader, "tee": t.tee, "snp": t.snp, "microcode": t.microcode})
         };
         let ki = self.key_info();
         let signing_key = match ki.signing_key() {

@@ -7,7 +7,10 @@ use sim_snp::measure::{self, MeasureInput, Ovmf, VmmType};
 use sim_snp::sp::{Platform, PlatformConfig};
 use sim_snp::Product;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../vectors/snp/captures/measurement");
+const DIR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../vectors/snp/captures/measurement"
+);
 
 struct Row {
     input: Option<MeasureInput>,
@@ -24,17 +27,34 @@ fn rows() -> Vec<Row> {
         let ovmf = Ovmf::parse(std::fs::read(format!("{DIR}/{}", f[0])).unwrap()).unwrap();
         let expect = f[9].to_string();
         if f[8] == "(mode snp:ovmf-hash)" {
-            out.push(Row { input: None, ovmf_hash_mode: true, ovmf, expect });
+            out.push(Row {
+                input: None,
+                ovmf_hash_mode: true,
+                ovmf,
+                expect,
+            });
             continue;
         }
-        let vcpu_sig = if f[2] == "-" { 0 } else { u32::from_str_radix(f[2].trim_start_matches("0x"), 16).unwrap() };
+        let vcpu_sig = if f[2] == "-" {
+            0
+        } else {
+            u32::from_str_radix(f[2].trim_start_matches("0x"), 16).unwrap()
+        };
         let vmm = VmmType::parse(f[3]).unwrap();
         let (kernel, initrd, append) = if f[4] == "None" {
             (None, None, None)
         } else {
             // /dev/null kernel and initrd: empty files; '' is the empty command line.
             let a = f[6].trim_matches('\'');
-            (Some(Vec::new()), Some(Vec::new()), if a.is_empty() { None } else { Some(a.to_string()) })
+            (
+                Some(Vec::new()),
+                Some(Vec::new()),
+                if a.is_empty() {
+                    None
+                } else {
+                    Some(a.to_string())
+                },
+            )
         };
         let guest_features = u64::from_str_radix(f[7].trim_start_matches("0x"), 16).unwrap();
         let input = MeasureInput {
@@ -48,7 +68,12 @@ fn rows() -> Vec<Row> {
             guest_features,
             vmm,
         };
-        out.push(Row { input: Some(input), ovmf_hash_mode: false, ovmf, expect });
+        out.push(Row {
+            input: Some(input),
+            ovmf_hash_mode: false,
+            ovmf,
+            expect,
+        });
     }
     out
 }
@@ -58,7 +83,11 @@ fn all_ten_sev_snp_measure_vectors_match() {
     let rows = rows();
     assert_eq!(rows.len(), 10);
     for (i, r) in rows.iter().enumerate() {
-        let got = if r.ovmf_hash_mode { measure::ovmf_hash(&r.ovmf) } else { measure::launch_digest(r.input.as_ref().unwrap()).unwrap() };
+        let got = if r.ovmf_hash_mode {
+            measure::ovmf_hash(&r.ovmf)
+        } else {
+            measure::launch_digest(r.input.as_ref().unwrap()).unwrap()
+        };
         assert_eq!(hex::encode(got), r.expect, "row {}", i + 1);
     }
 }
@@ -69,7 +98,10 @@ fn precomputed_ovmf_hash_gives_the_same_digest() {
     let r = &rows[1];
     let mut input = r.input.clone().unwrap();
     input.ovmf_hash = Some(measure::ovmf_hash(&r.ovmf));
-    assert_eq!(hex::encode(measure::launch_digest(&input).unwrap()), r.expect);
+    assert_eq!(
+        hex::encode(measure::launch_digest(&input).unwrap()),
+        r.expect
+    );
 }
 
 #[test]
@@ -80,7 +112,8 @@ fn the_sp_launch_flow_measures_the_same_digest() {
     let p = Platform::new(PlatformConfig::new(Product::Genoa, 0)).unwrap();
     let mut g = p.launch_start(1, GuestPolicy::DEFAULT).unwrap();
     for u in measure::launch_plan(input).unwrap() {
-        p.launch_update(&mut g, u.gpa, u.page_type, &u.page, [0; 3]).unwrap();
+        p.launch_update(&mut g, u.gpa, u.page_type, &u.page, [0; 3])
+            .unwrap();
     }
     assert_eq!(hex::encode(g.ld), r.expect);
 }

@@ -47,19 +47,31 @@ impl CertTableEntry {
     /// The GUID as a lowercase hyphenated string.
     pub fn guid_string(&self) -> String {
         let h = hex::encode(self.guid);
-        format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
     }
 }
 
 /// Encodes a table: the header entries, the terminator, then the blobs in order.
 pub fn encode(entries: &[CertTableEntry]) -> Vec<u8> {
     let header_len = 24 * (entries.len() + 1);
-    let mut out = Vec::with_capacity(header_len + entries.iter().map(|e| e.data.len()).sum::<usize>());
+    let mut out =
+        Vec::with_capacity(header_len + entries.iter().map(|e| e.data.len()).sum::<usize>());
     let mut offset = header_len;
     for e in entries {
         out.extend_from_slice(&e.guid);
         out.extend_from_slice(&u32::try_from(offset).unwrap_or(u32::MAX).to_le_bytes());
-        out.extend_from_slice(&u32::try_from(e.data.len()).unwrap_or(u32::MAX).to_le_bytes());
+        out.extend_from_slice(
+            &u32::try_from(e.data.len())
+                .unwrap_or(u32::MAX)
+                .to_le_bytes(),
+        );
         offset += e.data.len();
     }
     out.extend_from_slice(&[0u8; 24]);
@@ -89,13 +101,28 @@ pub fn decode(buf: &[u8]) -> Result<Vec<CertTableEntry>, ParseError> {
         let start = usize::try_from(offset).unwrap_or(usize::MAX);
         let len = usize::try_from(length).unwrap_or(usize::MAX);
         if start < header_end {
-            return Err(ParseError::invalid("CERT_TABLE.OFFSET", at + 16, offset, "offset points into the table header"));
+            return Err(ParseError::invalid(
+                "CERT_TABLE.OFFSET",
+                at + 16,
+                offset,
+                "offset points into the table header",
+            ));
         }
         let data = start
             .checked_add(len)
             .and_then(|end| buf.get(start..end))
-            .ok_or_else(|| ParseError::truncated("CERT_TABLE.LENGTH", at + 20, len, buf.len().saturating_sub(start)))?;
-        out.push(CertTableEntry { guid, data: data.to_vec() });
+            .ok_or_else(|| {
+                ParseError::truncated(
+                    "CERT_TABLE.LENGTH",
+                    at + 20,
+                    len,
+                    buf.len().saturating_sub(start),
+                )
+            })?;
+        out.push(CertTableEntry {
+            guid,
+            data: data.to_vec(),
+        });
     }
     Ok(out)
 }
@@ -107,15 +134,24 @@ mod tests {
     #[test]
     fn guids_are_rfc4122_byte_order() {
         assert_eq!(GUID_VCEK[0..4], [0x63, 0xda, 0x75, 0x8d]);
-        let e = CertTableEntry { guid: GUID_ARK, data: vec![] };
+        let e = CertTableEntry {
+            guid: GUID_ARK,
+            data: vec![],
+        };
         assert_eq!(e.guid_string(), "c0b406a4-a803-4952-9743-3fb6014cd0ae");
     }
 
     #[test]
     fn round_trip_and_bad_offsets() {
         let entries = vec![
-            CertTableEntry { guid: GUID_ARK, data: vec![1, 2, 3] },
-            CertTableEntry { guid: GUID_VCEK, data: vec![9; 10] },
+            CertTableEntry {
+                guid: GUID_ARK,
+                data: vec![1, 2, 3],
+            },
+            CertTableEntry {
+                guid: GUID_VCEK,
+                data: vec![9; 10],
+            },
         ];
         let buf = encode(&entries);
         assert_eq!(buf.len(), 72 + 13);

@@ -9,7 +9,9 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 pub const HEADER_SIZE: usize = 0x60;
 
 /// Message header — SEV-SNP ABI 56860 Table 98 (ASPFW `snp_guest_message_header_t`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct GuestMsgHeader {
     /// AUTHTAG: the AES-GCM tag in the first 16 bytes, the rest zero.
@@ -66,7 +68,9 @@ pub mod msg_type {
 }
 
 /// MSG_REPORT_REQ — SEV-SNP ABI 56860 Table 22.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct ReportReq {
     /// REPORT_DATA.
@@ -88,7 +92,9 @@ const _: () = assert!(
 );
 
 /// MSG_REPORT_RSP — SEV-SNP ABI 56860 Table 25: status, size, then the report.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct ReportRsp {
     /// STATUS: 0 success, 0x16 INVALID_PARAM, 0x27 INVALID_KEY.
@@ -109,7 +115,9 @@ const _: () = assert!(
 );
 
 /// MSG_KEY_REQ — SEV-SNP ABI 56860 Table 19 (rev 1.58 adds LAUNCH_MIT_VECTOR).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct KeyReq {
     /// Bit 0 ROOT_KEY_SELECT (0 VCEK/VLEK, 1 VMRK); bits 2:1 KEY_SEL; rest reserved.
@@ -141,7 +149,9 @@ const _: () = assert!(
 );
 
 /// MSG_KEY_RSP — SEV-SNP ABI 56860 Table 20.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct KeyRsp {
     /// STATUS.

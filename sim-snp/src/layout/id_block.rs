@@ -9,7 +9,9 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 use super::report::EcdsaSignature;
 
 /// ID_BLOCK — SEV-SNP ABI 56860 Table 75.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct IdBlock {
     /// LD: the expected launch digest.
@@ -38,7 +40,9 @@ const _: () = assert!(
 
 /// ECDSA public key in AMD's format — SEV-SNP ABI 56860 Table 137: CURVE (2 = P-384), QX and QY
 /// little-endian zero-extended to 72 bytes, reserved to 0x404.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct EcdsaPublicKey {
     /// CURVE: 2 = P-384.
@@ -60,7 +64,9 @@ const _: () = assert!(
 );
 
 /// ID_AUTH_INFO — SEV-SNP ABI 56860 Table 76.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct IdAuthInfo {
     /// ID_KEY_ALGO: 1 = ECDSA P-384 with SHA-384.

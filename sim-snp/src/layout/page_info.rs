@@ -49,7 +49,9 @@ impl PageType {
 }
 
 /// PAGE_INFO — SEV-SNP ABI 56860 Table 72.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct PageInfo {
     /// DIGEST_CUR: the launch digest before this page.

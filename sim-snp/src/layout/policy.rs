@@ -80,7 +80,11 @@ impl GuestPolicy {
             (Self::CIPHERTEXT_HIDING, "CIPHERTEXT_HIDING"),
             (Self::PAGE_SWAP_DISABLE, "PAGE_SWAP_DISABLE"),
         ];
-        names.iter().filter(|(b, _)| self.has(*b)).map(|(_, n)| *n).collect()
+        names
+            .iter()
+            .filter(|(b, _)| self.has(*b))
+            .map(|(_, n)| *n)
+            .collect()
     }
 }
 
@@ -127,7 +131,16 @@ impl PlatformInfo {
 
     /// Names of the set bits; unknown bits are listed as `bitN`.
     pub fn flags(self) -> Vec<String> {
-        let names = ["SMT_EN", "TSME_EN", "ECC_EN", "RAPL_DIS", "CIPHERTEXT_HIDING_DRAM_EN", "ALIAS_CHECK_COMPLETE", "", "TIO_EN"];
+        let names = [
+            "SMT_EN",
+            "TSME_EN",
+            "ECC_EN",
+            "RAPL_DIS",
+            "CIPHERTEXT_HIDING_DRAM_EN",
+            "ALIAS_CHECK_COMPLETE",
+            "",
+            "TIO_EN",
+        ];
         (0..64)
             .filter(|i| self.0 & (1u64 << i) != 0)
             .map(|i| match names.get(i) {
@@ -220,6 +233,9 @@ mod tests {
 
     #[test]
     fn platform_info_flags_name_unknown_bits() {
-        assert_eq!(PlatformInfo(0x65).flags(), vec!["SMT_EN", "ECC_EN", "ALIAS_CHECK_COMPLETE", "bit6"]);
+        assert_eq!(
+            PlatformInfo(0x65).flags(),
+            vec!["SMT_EN", "ECC_EN", "ALIAS_CHECK_COMPLETE", "bit6"]
+        );
     }
 }

@@ -14,7 +14,9 @@ pub const SIGNED_LEN: usize = 0x2A0;
 
 /// ECDSA signature in AMD's format — SEV-SNP ABI 56860 Table 139 ("ECDSA Signature Format"): R and S
 /// as little-endian integers zero-extended to 72 bytes, then 368 reserved zero bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct EcdsaSignature {
     /// R, little-endian, 72 bytes (P-384 uses the low 48).
@@ -34,14 +36,20 @@ const _: () = assert!(
 
 impl Default for EcdsaSignature {
     fn default() -> Self {
-        EcdsaSignature { r: [0; 72], s: [0; 72], _rsvd_0x90: [0; 368] }
+        EcdsaSignature {
+            r: [0; 72],
+            s: [0; 72],
+            _rsvd_0x90: [0; 368],
+        }
     }
 }
 
 /// ATTESTATION_REPORT — SEV-SNP ABI 56860 rev 1.57 Table 23 (report versions 2, 3, 5).
 ///
 /// Holds any bytes: the typed layer ([`crate::report::AttestationReport`]) validates them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct AttestationReportRaw {
     /// VERSION: 2, 3 or 5 (4 is parsed as 3).

@@ -42,12 +42,24 @@ pub struct TcbReservedNonZero {
 impl TcbVersion {
     /// A Milan/Genoa TCB.
     pub const fn legacy(bootloader: u8, tee: u8, snp: u8, microcode: u8) -> Self {
-        TcbVersion { fmc: None, bootloader, tee, snp, microcode }
+        TcbVersion {
+            fmc: None,
+            bootloader,
+            tee,
+            snp,
+            microcode,
+        }
     }
 
     /// A Turin TCB.
     pub const fn turin(fmc: u8, bootloader: u8, tee: u8, snp: u8, microcode: u8) -> Self {
-        TcbVersion { fmc: Some(fmc), bootloader, tee, snp, microcode }
+        TcbVersion {
+            fmc: Some(fmc),
+            bootloader,
+            tee,
+            snp,
+            microcode,
+        }
     }
 
     /// Byte indices of the reserved bytes in `layout`.
@@ -75,7 +87,10 @@ impl TcbVersion {
     pub fn check_reserved(b: [u8; 8], layout: TcbLayout) -> Result<(), TcbReservedNonZero> {
         for &i in Self::reserved_indices(layout) {
             if b[i] != 0 {
-                return Err(TcbReservedNonZero { index: i, value: b[i] });
+                return Err(TcbReservedNonZero {
+                    index: i,
+                    value: b[i],
+                });
             }
         }
         Ok(())
@@ -120,15 +135,24 @@ impl TcbVersion {
     pub fn parse_arg(s: &str) -> Result<TcbVersion, String> {
         let mut t = TcbVersion::default();
         for part in s.split(',').filter(|p| !p.is_empty()) {
-            let (k, v) = part.split_once('=').ok_or_else(|| format!("--tcb: {part:?} is not NAME=VALUE"))?;
-            let v: u8 = v.trim().parse().map_err(|_| format!("--tcb: {k}={v} is not a number 0-255"))?;
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| format!("--tcb: {part:?} is not NAME=VALUE"))?;
+            let v: u8 = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("--tcb: {k}={v} is not a number 0-255"))?;
             match k.trim() {
                 "bl" | "boot_loader" | "bootloader" => t.bootloader = v,
                 "tee" => t.tee = v,
                 "snp" => t.snp = v,
                 "ucode" | "microcode" => t.microcode = v,
                 "fmc" => t.fmc = Some(v),
-                other => return Err(format!("--tcb: unknown component {other:?} (bl, tee, snp, ucode, fmc)")),
+                other => {
+                    return Err(format!(
+                        "--tcb: unknown component {other:?} (bl, tee, snp, ucode, fmc)"
+                    ))
+                }
             }
         }
         Ok(t)
@@ -140,7 +164,11 @@ impl std::fmt::Display for TcbVersion {
         if let Some(fmc) = self.fmc {
             write!(f, "fmc={fmc},")?;
         }
-        write!(f, "bl={},tee={},snp={},ucode={}", self.bootloader, self.tee, self.snp, self.microcode)
+        write!(
+            f,
+            "bl={},tee={},snp={},ucode={}",
+            self.bootloader, self.tee, self.snp, self.microcode
+        )
     }
 }
 
@@ -156,7 +184,10 @@ mod tests {
         // Milan 04 00 00 00 00 00 18 db <-> bl=4 tee=0 snp=24 ucode=219.
         let m = TcbVersion::from_bytes([4, 0, 0, 0, 0, 0, 0x18, 0xdb], TcbLayout::Legacy);
         assert_eq!(m, TcbVersion::legacy(4, 0, 24, 219));
-        assert_eq!(m.to_bytes(TcbLayout::Legacy), [4, 0, 0, 0, 0, 0, 0x18, 0xdb]);
+        assert_eq!(
+            m.to_bytes(TcbLayout::Legacy),
+            [4, 0, 0, 0, 0, 0, 0x18, 0xdb]
+        );
     }
 
     #[test]
@@ -179,8 +210,14 @@ mod tests {
 
     #[test]
     fn parses_the_cli_argument() {
-        assert_eq!(TcbVersion::parse_arg("bl=4,tee=0,snp=24,ucode=219").unwrap(), TcbVersion::legacy(4, 0, 24, 219));
-        assert_eq!(TcbVersion::parse_arg("fmc=1,bl=1,tee=1,snp=4,ucode=81").unwrap(), TcbVersion::turin(1, 1, 1, 4, 81));
+        assert_eq!(
+            TcbVersion::parse_arg("bl=4,tee=0,snp=24,ucode=219").unwrap(),
+            TcbVersion::legacy(4, 0, 24, 219)
+        );
+        assert_eq!(
+            TcbVersion::parse_arg("fmc=1,bl=1,tee=1,snp=4,ucode=81").unwrap(),
+            TcbVersion::turin(1, 1, 1, 4, 81)
+        );
         assert!(TcbVersion::parse_arg("bl=300").is_err());
         assert!(TcbVersion::parse_arg("xyz=1").is_err());
     }

@@ -15,7 +15,9 @@ use super::platform::Platform;
 use super::status::FwStatus;
 use crate::keys;
 use crate::layout::cert_table::{self, CertTableEntry};
-use crate::layout::guest_msg::{msg_type, GuestMsgHeader, KeyReq, KeyRsp, ReportReq, ReportRsp, HEADER_SIZE};
+use crate::layout::guest_msg::{
+    msg_type, GuestMsgHeader, KeyReq, KeyRsp, ReportReq, ReportRsp, HEADER_SIZE,
+};
 use crate::layout::policy::SigningKey;
 use crate::layout::report::{AttestationReportRaw, SIGNED_LEN};
 use crate::layout::KeyInfo;
@@ -36,7 +38,9 @@ fn iv(seqno: u64) -> [u8; 12] {
 
 /// Seals `payload` into a message with `header` fields (AUTHTAG and MSG_SIZE are filled in).
 pub fn seal(key: &[u8; 32], mut header: GuestMsgHeader, payload: &[u8]) -> Vec<u8> {
-    header.msg_size.set(u16::try_from(payload.len()).unwrap_or(u16::MAX));
+    header
+        .msg_size
+        .set(u16::try_from(payload.len()).unwrap_or(u16::MAX));
     header.authtag = [0; 32];
     let mut body = payload.to_vec();
     let aad = header.as_bytes()[0x30..HEADER_SIZE].to_vec();
@@ -51,16 +55,23 @@ pub fn seal(key: &[u8; 32], mut header: GuestMsgHeader, payload: &[u8]) -> Vec<u
 
 /// Opens a message: parses and checks the header, then decrypts and authenticates the payload.
 pub fn open(key: &[u8; 32], msg: &[u8]) -> Result<(GuestMsgHeader, Vec<u8>), FwStatus> {
-    let (header, rest) =
-        GuestMsgHeader::read_from_prefix(msg).map_err(|_| FwStatus::INVALID_PARAM("message shorter than its header"))?;
+    let (header, rest) = GuestMsgHeader::read_from_prefix(msg)
+        .map_err(|_| FwStatus::INVALID_PARAM("message shorter than its header"))?;
     let size = usize::from(header.msg_size.get());
-    let ct = rest.get(..size).ok_or(FwStatus::INVALID_PARAM("MSG_SIZE beyond the message"))?;
+    let ct = rest
+        .get(..size)
+        .ok_or(FwStatus::INVALID_PARAM("MSG_SIZE beyond the message"))?;
     let mut body = ct.to_vec();
     let mut tag_bytes = [0u8; 16];
     tag_bytes.copy_from_slice(&header.authtag[..16]);
     let tag = Tag::from(tag_bytes);
     gcm(key)
-        .decrypt_in_place_detached(&Nonce::from(iv(header.msg_seqno.get())), &header.as_bytes()[0x30..HEADER_SIZE], &mut body, &tag)
+        .decrypt_in_place_detached(
+            &Nonce::from(iv(header.msg_seqno.get())),
+            &header.as_bytes()[0x30..HEADER_SIZE],
+            &mut body,
+            &tag,
+        )
         .map_err(|_| FwStatus::INVALID_PARAM("payload does not authenticate"))?;
     Ok((header, body))
 }
@@ -71,7 +82,9 @@ fn check_header(h: &GuestMsgHeader, msg_len: usize) -> Result<(), FwStatus> {
     }
     let size = usize::from(h.msg_size.get());
     if size == 0 || size % 16 != 0 {
-        return Err(FwStatus::INVALID_PARAM("MSG_SIZE must be non-zero and a multiple of 16"));
+        return Err(FwStatus::INVALID_PARAM(
+            "MSG_SIZE must be non-zero and a multiple of 16",
+        ));
     }
     if HEADER_SIZE + size > MAX_MESSAGE || HEADER_SIZE + size > msg_len {
         return Err(FwStatus::INVALID_PARAM("message crosses its page"));
@@ -102,7 +115,8 @@ impl Platform {
         if guest.state != GuestState::Running {
             return Err(FwStatus::INVALID_GUEST_STATE);
         }
-        let (h, _) = GuestMsgHeader::read_from_prefix(request).map_err(|_| FwStatus::INVALID_PARAM("message shorter than its header"))?;
+        let (h, _) = GuestMsgHeader::read_from_prefix(request)
+            .map_err(|_| FwStatus::INVALID_PARAM("message shorter than its header"))?;
         check_header(&h, request.len())?;
         let vmpck = usize::from(h.msg_vmpck);
         let count = guest.msg_count[vmpck];
@@ -136,31 +150,48 @@ impl Platform {
         if cert_pages < pages_needed {
             return Err(ExtRequestError::InvalidLen { pages_needed });
         }
-        let rsp = self.guest_request(guest, request).map_err(ExtRequestError::Firmware)?;
+        let rsp = self
+            .guest_request(guest, request)
+            .map_err(ExtRequestError::Firmware)?;
         let mut buf = certs.to_vec();
         buf.resize(cert_pages * 4096, 0);
         Ok((rsp, buf))
     }
 
-    fn report_response(&self, guest: &Guest, vmpck: usize, payload: &[u8]) -> Result<Vec<u8>, FwStatus> {
-        let req = ReportReq::read_from_bytes(payload).map_err(|_| FwStatus::INVALID_PARAM("MSG_REPORT_REQ is not 0x60 bytes"))?;
+    fn report_response(
+        &self,
+        guest: &Guest,
+        vmpck: usize,
+        payload: &[u8],
+    ) -> Result<Vec<u8>, FwStatus> {
+        let req = ReportReq::read_from_bytes(payload)
+            .map_err(|_| FwStatus::INVALID_PARAM("MSG_REPORT_REQ is not 0x60 bytes"))?;
         let mut rsp = ReportRsp::new_zeroed_rsp();
         match self.build_report(guest, vmpck, &req) {
             Ok(report) => {
                 rsp.report_size.set(0x4A0);
                 rsp.report = report;
             }
-            Err(e @ (FwStatus::INVALID_PARAM(_) | FwStatus::INVALID_KEY(_))) => rsp.status.set(e.code()),
+            Err(e @ (FwStatus::INVALID_PARAM(_) | FwStatus::INVALID_KEY(_))) => {
+                rsp.status.set(e.code())
+            }
             Err(e) => return Err(e),
         }
         Ok(rsp.as_bytes().to_vec())
     }
 
     /// Builds and signs the report for a MSG_REPORT_REQ (status errors are returned in the response).
-    pub fn build_report(&self, guest: &Guest, vmpck: usize, req: &ReportReq) -> Result<AttestationReportRaw, FwStatus> {
+    pub fn build_report(
+        &self,
+        guest: &Guest,
+        vmpck: usize,
+        req: &ReportReq,
+    ) -> Result<AttestationReportRaw, FwStatus> {
         let vmpl = req.vmpl.get();
         if vmpl > 3 || (vmpl as usize) < vmpck {
-            return Err(FwStatus::INVALID_PARAM("VMPL must be 0-3 and at least the VMPCK index"));
+            return Err(FwStatus::INVALID_PARAM(
+                "VMPL must be 0-3 and at least the VMPCK index",
+            ));
         }
         if req._rsvd_0x48 != [0; 24] || req.key_sel.get() & !3 != 0 {
             return Err(FwStatus::INVALID_PARAM("reserved bytes of MSG_REPORT_REQ"));
@@ -172,7 +203,11 @@ impl Platform {
             0 if vcek_allowed => SigningKey::Vcek,
             0 => SigningKey::None,
             1 if vcek_allowed => SigningKey::Vcek,
-            1 => return Err(FwStatus::INVALID_KEY("KEY_SEL 1 but the VCEK is masked or disabled")),
+            1 => {
+                return Err(FwStatus::INVALID_KEY(
+                    "KEY_SEL 1 but the VCEK is masked or disabled",
+                ))
+            }
             2 if vlek_loaded => SigningKey::Vlek,
             2 => return Err(FwStatus::INVALID_KEY("KEY_SEL 2 but no VLEK is loaded")),
             _ => return Err(FwStatus::INVALID_KEY("KEY_SEL 3 is reserved")),
@@ -191,7 +226,8 @@ impl Platform {
         r.signature_algo.set(1);
         r.current_tcb.set(self.committed_tcb().to_u64(layout));
         r.platform_info.set(self.config.platform_info.0);
-        r.key_info.set(KeyInfo::new(guest.author_key_en, self.config.mask_chip_key, signer).0);
+        r.key_info
+            .set(KeyInfo::new(guest.author_key_en, self.config.mask_chip_key, signer).0);
         r.report_data = req.report_data;
         r.measurement = guest.ld;
         r.host_data = guest.host_data;
@@ -217,7 +253,10 @@ impl Platform {
             r.current_mit_vector.set(self.config.mit_vector);
         }
         let key = match signer {
-            SigningKey::Vcek => Some(self.vcek(&reported).map_err(|_| FwStatus::INVALID_KEY("reported TCB not derivable"))?),
+            SigningKey::Vcek => Some(
+                self.vcek(&reported)
+                    .map_err(|_| FwStatus::INVALID_KEY("reported TCB not derivable"))?,
+            ),
             SigningKey::Vlek => self.vlek(&reported),
             _ => None,
         };
@@ -227,12 +266,21 @@ impl Platform {
         Ok(r)
     }
 
-    fn key_response(&self, guest: &Guest, vmpck: usize, payload: &[u8]) -> Result<Vec<u8>, FwStatus> {
-        let req = KeyReq::read_from_bytes(payload).map_err(|_| FwStatus::INVALID_PARAM("MSG_KEY_REQ is not 0x40 bytes"))?;
-        let mut rsp = KeyRsp::read_from_bytes(&[0u8; 0x40][..]).map_err(|_| FwStatus::INVALID_LENGTH)?;
+    fn key_response(
+        &self,
+        guest: &Guest,
+        vmpck: usize,
+        payload: &[u8],
+    ) -> Result<Vec<u8>, FwStatus> {
+        let req = KeyReq::read_from_bytes(payload)
+            .map_err(|_| FwStatus::INVALID_PARAM("MSG_KEY_REQ is not 0x40 bytes"))?;
+        let mut rsp =
+            KeyRsp::read_from_bytes(&[0u8; 0x40][..]).map_err(|_| FwStatus::INVALID_LENGTH)?;
         match self.derive_key(guest, vmpck, &req) {
             Ok(k) => rsp.derived_key = k,
-            Err(e @ (FwStatus::INVALID_PARAM(_) | FwStatus::INVALID_KEY(_) | FwStatus::BAD_SVN)) => rsp.status.set(e.code()),
+            Err(
+                e @ (FwStatus::INVALID_PARAM(_) | FwStatus::INVALID_KEY(_) | FwStatus::BAD_SVN),
+            ) => rsp.status.set(e.code()),
             Err(e) => return Err(e),
         }
         Ok(rsp.as_bytes().to_vec())
@@ -240,7 +288,12 @@ impl Platform {
 
     /// MSG_KEY_REQ: `NIST_KDF(HMAC-SHA-256; K = vcek_hash(TCB) | VLEK seed | VMRK; "gmsg-keyreq";
     /// MIX_DATA)` (snp.md §5.3; AMD-ASPFW `snp_gmsg_key_req`).
-    pub fn derive_key(&self, guest: &Guest, vmpck: usize, req: &KeyReq) -> Result<[u8; 32], FwStatus> {
+    pub fn derive_key(
+        &self,
+        guest: &Guest,
+        vmpck: usize,
+        req: &KeyReq,
+    ) -> Result<[u8; 32], FwStatus> {
         let sel = req.key_select.get();
         if sel & !7 != 0 || req._rsvd_0x04.get() != 0 || req._rsvd_0x28 != [0; 24] {
             return Err(FwStatus::INVALID_PARAM("reserved bits of MSG_KEY_REQ"));
@@ -251,13 +304,17 @@ impl Platform {
         }
         let vmpl = req.vmpl.get();
         if vmpl > 3 || (vmpl as usize) < vmpck {
-            return Err(FwStatus::INVALID_PARAM("VMPL must be 0-3 and at least the VMPCK index"));
+            return Err(FwStatus::INVALID_PARAM(
+                "VMPL must be 0-3 and at least the VMPCK index",
+            ));
         }
         let layout = self.product().tcb_layout();
         let tcb_bytes = req.tcb_version.get().to_le_bytes();
         let tcb = crate::layout::TcbVersion::from_bytes(tcb_bytes, layout);
         if gfs & (1 << 5) != 0 {
-            if crate::layout::TcbVersion::check_reserved(tcb_bytes, layout).is_err() || !tcb.le(&self.committed_tcb()) {
+            if crate::layout::TcbVersion::check_reserved(tcb_bytes, layout).is_err()
+                || !tcb.le(&self.committed_tcb())
+            {
                 return Err(FwStatus::INVALID_PARAM("TCB_VERSION above COMMITTED_TCB"));
             }
         }
@@ -270,7 +327,11 @@ impl Platform {
             guest.vmrk.to_vec()
         } else {
             let vcek_allowed = !self.config.mask_chip_key && !guest.vcek_disabled;
-            let vek_tcb = if gfs & (1 << 5) != 0 { tcb } else { self.committed_tcb() };
+            let vek_tcb = if gfs & (1 << 5) != 0 {
+                tcb
+            } else {
+                self.committed_tcb()
+            };
             let use_vlek = match key_sel {
                 0 => self.config.vlek.is_some(),
                 1 => false,
@@ -278,13 +339,19 @@ impl Platform {
                 _ => return Err(FwStatus::INVALID_KEY("KEY_SEL 3 is reserved")),
             };
             if use_vlek {
-                let v = self.config.vlek.as_ref().ok_or(FwStatus::INVALID_KEY("no VLEK loaded"))?;
+                let v = self
+                    .config
+                    .vlek
+                    .as_ref()
+                    .ok_or(FwStatus::INVALID_KEY("no VLEK loaded"))?;
                 self.vlek_seed(&v.csp_id, &vek_tcb).to_vec()
             } else {
                 if !vcek_allowed {
                     return Err(FwStatus::INVALID_KEY("the VCEK is masked or disabled"));
                 }
-                self.vcek_hash(&vek_tcb).map_err(|_| FwStatus::INVALID_PARAM("TCB not derivable"))?.to_vec()
+                self.vcek_hash(&vek_tcb)
+                    .map_err(|_| FwStatus::INVALID_PARAM("TCB not derivable"))?
+                    .to_vec()
             }
         };
         // MIX_DATA (packed, snp.md §5.3). This ABI revision's request has no IDBLOCK_KEY_SELECT (its bits
@@ -294,7 +361,13 @@ impl Platform {
         mix.extend(0u32.to_le_bytes());
         mix.extend(gfs.to_le_bytes());
         mix.extend(vmpl.to_le_bytes());
-        let sel_or_zero = |bit: u32, bytes: &[u8]| -> Vec<u8> { if gfs & (1 << bit) != 0 { bytes.to_vec() } else { vec![0; bytes.len()] } };
+        let sel_or_zero = |bit: u32, bytes: &[u8]| -> Vec<u8> {
+            if gfs & (1 << bit) != 0 {
+                bytes.to_vec()
+            } else {
+                vec![0; bytes.len()]
+            }
+        };
         mix.extend(sel_or_zero(4, &req.guest_svn.get().to_le_bytes()));
         mix.extend(sel_or_zero(5, &req.tcb_version.get().to_le_bytes()));
         mix.extend(sel_or_zero(0, &guest.policy.0.to_le_bytes()));
@@ -312,20 +385,39 @@ impl Platform {
     }
 
     /// The extended-report certificate table for `signer`: ARK, ASK (or ASVK), VCEK (or VLEK).
-    pub fn cert_table(&self, signer: SigningKey, issued_at: i64) -> Result<Vec<u8>, sim_core::x509::X509Error> {
+    pub fn cert_table(
+        &self,
+        signer: SigningKey,
+        issued_at: i64,
+    ) -> Result<Vec<u8>, sim_core::x509::X509Error> {
         let ca = crate::pki::vendor(self.product());
         let tcb = self.reported_tcb();
-        let mut entries = vec![CertTableEntry { guid: cert_table::GUID_ARK, data: ca.ark.clone() }];
+        let mut entries = vec![CertTableEntry {
+            guid: cert_table::GUID_ARK,
+            data: ca.ark.clone(),
+        }];
         match signer {
             SigningKey::Vlek => {
-                entries.push(CertTableEntry { guid: cert_table::GUID_ASK, data: ca.asvk.clone() });
+                entries.push(CertTableEntry {
+                    guid: cert_table::GUID_ASK,
+                    data: ca.asvk.clone(),
+                });
                 if let Some(c) = self.vlek_cert(&tcb, issued_at) {
-                    entries.push(CertTableEntry { guid: cert_table::GUID_VLEK, data: c? });
+                    entries.push(CertTableEntry {
+                        guid: cert_table::GUID_VLEK,
+                        data: c?,
+                    });
                 }
             }
             _ => {
-                entries.push(CertTableEntry { guid: cert_table::GUID_ASK, data: ca.ask.clone() });
-                entries.push(CertTableEntry { guid: cert_table::GUID_VCEK, data: self.vcek_cert(&tcb, issued_at)? });
+                entries.push(CertTableEntry {
+                    guid: cert_table::GUID_ASK,
+                    data: ca.ask.clone(),
+                });
+                entries.push(CertTableEntry {
+                    guid: cert_table::GUID_VCEK,
+                    data: self.vcek_cert(&tcb, issued_at)?,
+                });
             }
         }
         Ok(cert_table::encode(&entries))
@@ -367,7 +459,11 @@ pub enum DriverError {
 impl GuestDriver {
     /// A driver for VMPCK `id` read from the secrets page of `guest`.
     pub fn new(guest: &Guest, vmpck_id: u8) -> GuestDriver {
-        GuestDriver { vmpck_id, vmpck: guest.vmpck[usize::from(vmpck_id & 3)], seqno: 1 }
+        GuestDriver {
+            vmpck_id,
+            vmpck: guest.vmpck[usize::from(vmpck_id & 3)],
+            seqno: 1,
+        }
     }
 
     /// Builds a request message of `msg_type` with `payload`.
@@ -385,7 +481,8 @@ impl GuestDriver {
 
     /// Opens a response to the request just sent, checking type and sequence number.
     pub fn response(&mut self, msg_type: u8, rsp: &[u8]) -> Result<Vec<u8>, DriverError> {
-        let (h, body) = open(&self.vmpck, rsp).map_err(|_| DriverError::BadResponse("does not authenticate"))?;
+        let (h, body) = open(&self.vmpck, rsp)
+            .map_err(|_| DriverError::BadResponse("does not authenticate"))?;
         if h.msg_type != msg_type + 1 || h.msg_seqno.get() != self.seqno + 1 {
             return Err(DriverError::BadResponse("type or sequence number"));
         }
@@ -407,9 +504,12 @@ impl GuestDriver {
         req.vmpl.set(vmpl);
         req.key_sel.set(key_sel);
         let msg = self.request(msg_type::REPORT_REQ, req.as_bytes());
-        let rsp = platform.guest_request(guest, &msg).map_err(DriverError::Firmware)?;
+        let rsp = platform
+            .guest_request(guest, &msg)
+            .map_err(DriverError::Firmware)?;
         let body = self.response(msg_type::REPORT_REQ, &rsp)?;
-        let r = ReportRsp::read_from_bytes(&body).map_err(|_| DriverError::BadResponse("MSG_REPORT_RSP size"))?;
+        let r = ReportRsp::read_from_bytes(&body)
+            .map_err(|_| DriverError::BadResponse("MSG_REPORT_RSP size"))?;
         if r.status.get() != 0 {
             return Err(DriverError::Status(r.status.get()));
         }
@@ -417,11 +517,19 @@ impl GuestDriver {
     }
 
     /// MSG_KEY_REQ round trip: returns the derived key.
-    pub fn get_derived_key(&mut self, platform: &Platform, guest: &mut Guest, req: &KeyReq) -> Result<[u8; 32], DriverError> {
+    pub fn get_derived_key(
+        &mut self,
+        platform: &Platform,
+        guest: &mut Guest,
+        req: &KeyReq,
+    ) -> Result<[u8; 32], DriverError> {
         let msg = self.request(msg_type::KEY_REQ, req.as_bytes());
-        let rsp = platform.guest_request(guest, &msg).map_err(DriverError::Firmware)?;
+        let rsp = platform
+            .guest_request(guest, &msg)
+            .map_err(DriverError::Firmware)?;
         let body = self.response(msg_type::KEY_REQ, &rsp)?;
-        let r = KeyRsp::read_from_bytes(&body).map_err(|_| DriverError::BadResponse("MSG_KEY_RSP size"))?;
+        let r = KeyRsp::read_from_bytes(&body)
+            .map_err(|_| DriverError::BadResponse("MSG_KEY_RSP size"))?;
         if r.status.get() != 0 {
             return Err(DriverError::Status(r.status.get()));
         }

@@ -101,14 +101,20 @@ impl IdBlockInput {
         id_block.policy.set(policy.0);
         let mut id_auth = IdAuthInfo::new_zeroed();
         id_auth.id_key_algo.set(1);
-        id_auth.auth_key_algo.set(if author_key.is_some() { 1 } else { 0 });
+        id_auth
+            .auth_key_algo
+            .set(if author_key.is_some() { 1 } else { 0 });
         id_auth.id_block_sig = keys::sign_amd(id_key, id_block.as_bytes());
         id_auth.id_key = keys::amd_public_key(&id_key.public_key());
         if let Some(ak) = author_key {
             id_auth.author_key = keys::amd_public_key(&ak.public_key());
             id_auth.id_key_sig = keys::sign_amd(ak, id_auth.id_key.as_bytes());
         }
-        IdBlockInput { id_block, id_auth, auth_key_en: author_key.is_some() }
+        IdBlockInput {
+            id_block,
+            id_auth,
+            auth_key_en: author_key.is_some(),
+        }
     }
 }
 
@@ -127,22 +133,35 @@ impl Platform {
         }
         let (major, minor, _) = self.config.firmware;
         if (policy.abi_major(), policy.abi_minor()) > (major, minor) {
-            return Err(FwStatus::POLICY_FAILURE("policy ABI version is above the firmware's"));
+            return Err(FwStatus::POLICY_FAILURE(
+                "policy ABI version is above the firmware's",
+            ));
         }
         let pi = self.config.platform_info;
         if pi.has(PlatformInfo::SMT_EN) && !policy.has(GuestPolicy::SMT) {
-            return Err(FwStatus::POLICY_FAILURE("SMT is enabled but the policy forbids it"));
+            return Err(FwStatus::POLICY_FAILURE(
+                "SMT is enabled but the policy forbids it",
+            ));
         }
         if policy.has(GuestPolicy::MEM_AES_256_XTS) && !self.product().supports_aes256_xts() {
-            return Err(FwStatus::POLICY_FAILURE("AES-256-XTS is not supported by this product"));
+            return Err(FwStatus::POLICY_FAILURE(
+                "AES-256-XTS is not supported by this product",
+            ));
         }
         if policy.has(GuestPolicy::RAPL_DIS) && !pi.has(PlatformInfo::RAPL_DIS) {
             return Err(FwStatus::POLICY_FAILURE("policy requires RAPL disabled"));
         }
-        if policy.has(GuestPolicy::CIPHERTEXT_HIDING) && !pi.has(PlatformInfo::CIPHERTEXT_HIDING_DRAM_EN) {
-            return Err(FwStatus::POLICY_FAILURE("policy requires ciphertext hiding"));
+        if policy.has(GuestPolicy::CIPHERTEXT_HIDING)
+            && !pi.has(PlatformInfo::CIPHERTEXT_HIDING_DRAM_EN)
+        {
+            return Err(FwStatus::POLICY_FAILURE(
+                "policy requires ciphertext hiding",
+            ));
         }
-        let mut rng = sim_core::rng::seeded(&format!("snp-launch/{}/asid{asid}", self.product().cli_name()), self.config.seed);
+        let mut rng = sim_core::rng::seeded(
+            &format!("snp-launch/{}/asid{asid}", self.product().cli_name()),
+            self.config.seed,
+        );
         let mut vmpck = [[0u8; 32]; 4];
         for k in &mut vmpck {
             rng.fill_bytes(k);
@@ -198,7 +217,11 @@ impl Platform {
         if page_type == PageType::Secrets {
             populate_secrets(&mut out, guest);
         }
-        let measured_gpa = if page_type == PageType::Vmsa { VMSA_GPA } else { gpa };
+        let measured_gpa = if page_type == PageType::Vmsa {
+            VMSA_GPA
+        } else {
+            gpa
+        };
         guest.ld = page_info_digest(&guest.ld, page_type, &out[..], measured_gpa, vmpl_perms);
         Ok(out)
     }
@@ -221,21 +244,37 @@ impl Platform {
                 return Err(FwStatus::BAD_MEASUREMENT);
             }
             if b.policy.get() != guest.policy.0 {
-                return Err(FwStatus::POLICY_FAILURE("ID block policy differs from the launch policy"));
+                return Err(FwStatus::POLICY_FAILURE(
+                    "ID block policy differs from the launch policy",
+                ));
             }
             let a = &id.id_auth;
             if a.id_key_algo.get() != 1 || (id.auth_key_en && a.auth_key_algo.get() != 1) {
-                return Err(FwStatus::INVALID_PARAM("ID key or author key algorithm is not 1"));
+                return Err(FwStatus::INVALID_PARAM(
+                    "ID key or author key algorithm is not 1",
+                ));
             }
-            let id_key = keys::public_key_from_amd(&a.id_key).ok_or(FwStatus::BAD_SIGNATURE("ID key is not a P-384 point"))?;
-            if !keys::verify_amd(&p384::ecdsa::VerifyingKey::from(&id_key), b.as_bytes(), &a.id_block_sig) {
+            let id_key = keys::public_key_from_amd(&a.id_key)
+                .ok_or(FwStatus::BAD_SIGNATURE("ID key is not a P-384 point"))?;
+            if !keys::verify_amd(
+                &p384::ecdsa::VerifyingKey::from(&id_key),
+                b.as_bytes(),
+                &a.id_block_sig,
+            ) {
                 return Err(FwStatus::BAD_SIGNATURE("ID block signature"));
             }
             guest.id_key_digest = Sha384::digest(a.id_key.as_bytes()).into();
             if id.auth_key_en {
-                let ak = keys::public_key_from_amd(&a.author_key).ok_or(FwStatus::BAD_SIGNATURE("author key is not a P-384 point"))?;
-                if !keys::verify_amd(&p384::ecdsa::VerifyingKey::from(&ak), a.id_key.as_bytes(), &a.id_key_sig) {
-                    return Err(FwStatus::BAD_SIGNATURE("ID key signature by the author key"));
+                let ak = keys::public_key_from_amd(&a.author_key)
+                    .ok_or(FwStatus::BAD_SIGNATURE("author key is not a P-384 point"))?;
+                if !keys::verify_amd(
+                    &p384::ecdsa::VerifyingKey::from(&ak),
+                    a.id_key.as_bytes(),
+                    &a.id_key_sig,
+                ) {
+                    return Err(FwStatus::BAD_SIGNATURE(
+                        "ID key signature by the author key",
+                    ));
                 }
                 guest.author_key_digest = Sha384::digest(a.author_key.as_bytes()).into();
                 guest.author_key_en = true;
@@ -260,7 +299,13 @@ fn populate_secrets(page: &mut [u8; PAGE_SIZE], guest: &Guest) {
 }
 
 /// The launch digest after one page: SHA-384(PAGE_INFO) (snp.md §3.2).
-pub fn page_info_digest(ld: &[u8; 48], page_type: PageType, page: &[u8], gpa: u64, vmpl_perms: [u8; 3]) -> [u8; 48] {
+pub fn page_info_digest(
+    ld: &[u8; 48],
+    page_type: PageType,
+    page: &[u8],
+    gpa: u64,
+    vmpl_perms: [u8; 3],
+) -> [u8; 48] {
     use zerocopy::FromZeros;
     let mut pi = PageInfo::new_zeroed();
     pi.digest_cur = *ld;
@@ -290,13 +335,40 @@ mod tests {
     fn launch_start_enforces_the_policy_rules() {
         let p = platform();
         assert!(p.launch_start(1, GuestPolicy(0x30000)).is_ok());
-        assert_eq!(p.launch_start(1, GuestPolicy(0x10000)).unwrap_err().code(), 0x07);
-        assert_eq!(p.launch_start(1, GuestPolicy(0x30000 | (1 << 30))).unwrap_err().code(), 0x07);
-        assert_eq!(p.launch_start(1, GuestPolicy(0x20000)).unwrap_err().code(), 0x07, "SMT on, policy forbids");
-        assert_eq!(p.launch_start(1, GuestPolicy(0x30000 | 0x0200)).unwrap_err().code(), 0x07, "ABI 2.0 > 1.55");
+        assert_eq!(
+            p.launch_start(1, GuestPolicy(0x10000)).unwrap_err().code(),
+            0x07
+        );
+        assert_eq!(
+            p.launch_start(1, GuestPolicy(0x30000 | (1 << 30)))
+                .unwrap_err()
+                .code(),
+            0x07
+        );
+        assert_eq!(
+            p.launch_start(1, GuestPolicy(0x20000)).unwrap_err().code(),
+            0x07,
+            "SMT on, policy forbids"
+        );
+        assert_eq!(
+            p.launch_start(1, GuestPolicy(0x30000 | 0x0200))
+                .unwrap_err()
+                .code(),
+            0x07,
+            "ABI 2.0 > 1.55"
+        );
         let milan = Platform::new(PlatformConfig::new(Product::Milan, 3)).unwrap();
-        assert_eq!(milan.launch_start(1, GuestPolicy(0x30000 | GuestPolicy::MEM_AES_256_XTS)).unwrap_err().code(), 0x07);
-        assert_eq!(p.launch_start(0, GuestPolicy(0x30000)).unwrap_err().code(), 0x16);
+        assert_eq!(
+            milan
+                .launch_start(1, GuestPolicy(0x30000 | GuestPolicy::MEM_AES_256_XTS))
+                .unwrap_err()
+                .code(),
+            0x07
+        );
+        assert_eq!(
+            p.launch_start(0, GuestPolicy(0x30000)).unwrap_err().code(),
+            0x16
+        );
     }
 
     #[test]
@@ -309,14 +381,20 @@ mod tests {
         pi[0x62] = 1;
         pi[0x68..0x70].copy_from_slice(&0x1000u64.to_le_bytes());
         let expect: [u8; 48] = Sha384::digest(&pi).into();
-        assert_eq!(page_info_digest(&[0; 48], PageType::Normal, &page, 0x1000, [0; 3]), expect);
+        assert_eq!(
+            page_info_digest(&[0; 48], PageType::Normal, &page, 0x1000, [0; 3]),
+            expect
+        );
         // ZERO pages do not hash their contents.
         let mut pz = vec![0u8; 0x70];
         pz[0x60] = 0x70;
         pz[0x62] = 3;
         pz[0x68..0x70].copy_from_slice(&0x2000u64.to_le_bytes());
         let ez: [u8; 48] = Sha384::digest(&pz).into();
-        assert_eq!(page_info_digest(&[0; 48], PageType::Zero, &[0xAA; PAGE_SIZE], 0x2000, [0; 3]), ez);
+        assert_eq!(
+            page_info_digest(&[0; 48], PageType::Zero, &[0xAA; PAGE_SIZE], 0x2000, [0; 3]),
+            ez
+        );
     }
 
     #[test]
@@ -325,23 +403,57 @@ mod tests {
         let idk = keys::key_from_hash(&[1; 48], b"id");
         let ak = keys::key_from_hash(&[2; 48], b"author");
         let mut g = p.launch_start(1, GuestPolicy::DEFAULT).unwrap();
-        p.launch_update(&mut g, 0x1000, PageType::Normal, &[7; PAGE_SIZE], [0; 3]).unwrap();
+        p.launch_update(&mut g, 0x1000, PageType::Normal, &[7; PAGE_SIZE], [0; 3])
+            .unwrap();
         let good = IdBlockInput::sign(g.ld, g.policy, [1; 16], [2; 16], 5, &idk, Some(&ak));
         let mut bad_ld = good.clone();
         bad_ld.id_block.ld[0] ^= 1;
-        assert_eq!(p.launch_finish(&mut g.clone(), Some(&bad_ld), false, [0; 32]).unwrap_err(), FwStatus::BAD_MEASUREMENT);
-        let bad_pol = IdBlockInput::sign(g.ld, GuestPolicy(0xB0000), [1; 16], [2; 16], 5, &idk, None);
-        assert_eq!(p.launch_finish(&mut g.clone(), Some(&bad_pol), false, [0; 32]).unwrap_err().code(), 0x07);
+        assert_eq!(
+            p.launch_finish(&mut g.clone(), Some(&bad_ld), false, [0; 32])
+                .unwrap_err(),
+            FwStatus::BAD_MEASUREMENT
+        );
+        let bad_pol =
+            IdBlockInput::sign(g.ld, GuestPolicy(0xB0000), [1; 16], [2; 16], 5, &idk, None);
+        assert_eq!(
+            p.launch_finish(&mut g.clone(), Some(&bad_pol), false, [0; 32])
+                .unwrap_err()
+                .code(),
+            0x07
+        );
         let mut bad_sig = good.clone();
         bad_sig.id_auth.id_block_sig.r[0] ^= 1;
-        assert_eq!(p.launch_finish(&mut g.clone(), Some(&bad_sig), false, [0; 32]).unwrap_err().code(), 0x0A);
+        assert_eq!(
+            p.launch_finish(&mut g.clone(), Some(&bad_sig), false, [0; 32])
+                .unwrap_err()
+                .code(),
+            0x0A
+        );
         let mut bad_algo = good.clone();
         bad_algo.id_auth.id_key_algo.set(2);
-        assert_eq!(p.launch_finish(&mut g.clone(), Some(&bad_algo), false, [0; 32]).unwrap_err().code(), 0x16);
-        p.launch_finish(&mut g, Some(&good), false, [9; 32]).unwrap();
-        assert_eq!(g.id_key_digest, <[u8; 48]>::from(Sha384::digest(keys::amd_public_key(&idk.public_key()).as_bytes())));
+        assert_eq!(
+            p.launch_finish(&mut g.clone(), Some(&bad_algo), false, [0; 32])
+                .unwrap_err()
+                .code(),
+            0x16
+        );
+        p.launch_finish(&mut g, Some(&good), false, [9; 32])
+            .unwrap();
+        assert_eq!(
+            g.id_key_digest,
+            <[u8; 48]>::from(Sha384::digest(
+                keys::amd_public_key(&idk.public_key()).as_bytes()
+            ))
+        );
         assert!(g.author_key_en);
-        assert_eq!((g.guest_svn, g.family_id, g.host_data), (5, [1; 16], [9; 32]));
-        assert_eq!(p.launch_update(&mut g, 0x2000, PageType::Normal, &[0; PAGE_SIZE], [0; 3]).unwrap_err(), FwStatus::INVALID_GUEST_STATE);
+        assert_eq!(
+            (g.guest_svn, g.family_id, g.host_data),
+            (5, [1; 16], [9; 32])
+        );
+        assert_eq!(
+            p.launch_update(&mut g, 0x2000, PageType::Normal, &[0; PAGE_SIZE], [0; 3])
+                .unwrap_err(),
+            FwStatus::INVALID_GUEST_STATE
+        );
     }
 }

@@ -62,7 +62,9 @@ impl PlatformConfig {
             tcb,
             reported_tcb: None,
             report_version,
-            platform_info: PlatformInfo(PlatformInfo::SMT_EN | PlatformInfo::ECC_EN | PlatformInfo::ALIAS_CHECK_COMPLETE),
+            platform_info: PlatformInfo(
+                PlatformInfo::SMT_EN | PlatformInfo::ECC_EN | PlatformInfo::ALIAS_CHECK_COMPLETE,
+            ),
             mask_chip_id: false,
             mask_chip_key: false,
             vlek: None,
@@ -102,7 +104,10 @@ pub struct Platform {
 
 impl std::fmt::Debug for Platform {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Platform").field("config", &self.config).field("chip_id", &hex::encode(self.chip_id)).finish_non_exhaustive()
+        f.debug_struct("Platform")
+            .field("config", &self.config)
+            .field("chip_id", &hex::encode(self.chip_id))
+            .finish_non_exhaustive()
     }
 }
 
@@ -110,18 +115,32 @@ impl Platform {
     /// Builds a chip; the reported TCB must be derivable from the committed one.
     pub fn new(config: PlatformConfig) -> Result<Platform, ConfigError> {
         let product = config.product;
-        let chip_seed: [u8; 48] = sim_core::rng::bytes(&format!("snp-chip-seed/{}", product.cli_name()), config.seed);
-        let mut chip_id: [u8; 64] = sim_core::rng::bytes(&format!("snp-chip-id/{}", product.cli_name()), config.seed);
+        let chip_seed: [u8; 48] = sim_core::rng::bytes(
+            &format!("snp-chip-seed/{}", product.cli_name()),
+            config.seed,
+        );
+        let mut chip_id: [u8; 64] =
+            sim_core::rng::bytes(&format!("snp-chip-id/{}", product.cli_name()), config.seed);
         if product == Product::Turin {
             chip_id[8..].fill(0);
         }
         let sticks = HashSticks::from_seed(&chip_seed, &config.tcb, product);
         if let Some(r) = config.reported_tcb {
             if let Err(e) = sticks.derive_lower(&r) {
-                return Err(ConfigError::ReportedAboveCommitted { reported: r, committed: config.tcb, index: e.index });
+                return Err(ConfigError::ReportedAboveCommitted {
+                    reported: r,
+                    committed: config.tcb,
+                    index: e.index,
+                });
             }
         }
-        Ok(Platform { config, chip_seed, chip_id, sticks, vceks: Mutex::new(HashMap::new()) })
+        Ok(Platform {
+            config,
+            chip_seed,
+            chip_id,
+            sticks,
+            vceks: Mutex::new(HashMap::new()),
+        })
     }
 
     /// The product.
@@ -192,19 +211,42 @@ impl Platform {
 
     /// The loaded VLEK at `tcb`, if one is loaded.
     pub fn vlek(&self, tcb: &TcbVersion) -> Option<p384::SecretKey> {
-        self.config.vlek.as_ref().map(|v| keys::vlek(&self.vlek_seed(&v.csp_id, tcb)))
+        self.config
+            .vlek
+            .as_ref()
+            .map(|v| keys::vlek(&self.vlek_seed(&v.csp_id, tcb)))
     }
 
     /// The VCEK certificate at `tcb`, issued at `issued_at`, as the KDS serves it.
-    pub fn vcek_cert(&self, tcb: &TcbVersion, issued_at: i64) -> Result<Vec<u8>, sim_core::x509::X509Error> {
-        pki::issue_vcek(self.product(), &self.chip_id, tcb, &self.kds_vcek(tcb).public_key(), issued_at)
+    pub fn vcek_cert(
+        &self,
+        tcb: &TcbVersion,
+        issued_at: i64,
+    ) -> Result<Vec<u8>, sim_core::x509::X509Error> {
+        pki::issue_vcek(
+            self.product(),
+            &self.chip_id,
+            tcb,
+            &self.kds_vcek(tcb).public_key(),
+            issued_at,
+        )
     }
 
     /// The VLEK certificate at `tcb`, if a VLEK is loaded.
-    pub fn vlek_cert(&self, tcb: &TcbVersion, issued_at: i64) -> Option<Result<Vec<u8>, sim_core::x509::X509Error>> {
+    pub fn vlek_cert(
+        &self,
+        tcb: &TcbVersion,
+        issued_at: i64,
+    ) -> Option<Result<Vec<u8>, sim_core::x509::X509Error>> {
         let v = self.config.vlek.as_ref()?;
         let key = keys::vlek(&self.vlek_seed(&v.csp_id, tcb));
-        Some(pki::issue_vlek(self.product(), &v.csp_id, tcb, &key.public_key(), issued_at))
+        Some(pki::issue_vlek(
+            self.product(),
+            &v.csp_id,
+            tcb,
+            &key.public_key(),
+            issued_at,
+        ))
     }
 
     /// The KDS `cert_chain` PEM of this product for `e`.
@@ -222,7 +264,12 @@ mod tests {
         let a = Platform::new(PlatformConfig::new(Product::Genoa, 1)).unwrap();
         let b = Platform::new(PlatformConfig::new(Product::Genoa, 2)).unwrap();
         assert_ne!(a.chip_id(), b.chip_id());
-        assert_eq!(a.chip_id(), Platform::new(PlatformConfig::new(Product::Genoa, 1)).unwrap().chip_id());
+        assert_eq!(
+            a.chip_id(),
+            Platform::new(PlatformConfig::new(Product::Genoa, 1))
+                .unwrap()
+                .chip_id()
+        );
         let t = Platform::new(PlatformConfig::new(Product::Turin, 1)).unwrap();
         assert!(t.chip_id()[8..].iter().all(|b| *b == 0));
         assert!(t.chip_id()[..8].iter().any(|b| *b != 0));
@@ -232,7 +279,10 @@ mod tests {
     fn reported_tcb_above_committed_is_refused() {
         let mut c = PlatformConfig::new(Product::Milan, 0);
         c.reported_tcb = Some(TcbVersion::legacy(4, 0, 25, 0));
-        assert!(matches!(Platform::new(c.clone()), Err(ConfigError::ReportedAboveCommitted { index: 6, .. })));
+        assert!(matches!(
+            Platform::new(c.clone()),
+            Err(ConfigError::ReportedAboveCommitted { index: 6, .. })
+        ));
         c.reported_tcb = Some(TcbVersion::legacy(3, 0, 20, 200));
         let p = Platform::new(c).unwrap();
         // The chip's re-derived key at the reported TCB is the key the KDS issues for that TCB.
