@@ -653,7 +653,7 @@ pub fn der_from_pem_or_der(bytes: &[u8], label: &str) -> Result<Vec<u8>, X509Err
     let end = text
         .find(&end_marker)
         .ok_or_else(|| X509Error::Der(format!("PEM: missing {end_marker}")))?;
-    let (_, der) = der::pem::decode_vec(text[..end + end_marker.len()].as_bytes())
+    let (_, der) = der::pem::decode_vec(&text.as_bytes()[..end + end_marker.len()])
         .map_err(|e| X509Error::Der(format!("PEM: {e}")))?;
     Ok(der)
 }

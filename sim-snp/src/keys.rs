@@ -108,12 +108,12 @@ impl HashSticks {
     /// the following sticks.
     pub fn derive_lower(&self, lower: &TcbVersion) -> Result<HashSticks, NotDerivable> {
         let svns = stick_svns(lower, self.product);
-        for i in 0..8 {
-            if svns[i] > self.svns[i] {
+        for (index, (&wanted, &held)) in svns.iter().zip(&self.svns).enumerate() {
+            if wanted > held {
                 return Err(NotDerivable {
-                    index: i,
-                    wanted: svns[i],
-                    held: self.svns[i],
+                    index,
+                    wanted,
+                    held,
                 });
             }
         }

@@ -602,9 +602,12 @@ fn check_crl(
     Ok(format!("{} not revoked", cn(ask)))
 }
 
+/// The DER certificates of a PEM chain bundle: the VEK if the bundle starts with one, the ASK and the ARK.
+pub type ChainDer = (Option<Vec<u8>>, Vec<u8>, Vec<u8>);
+
 /// Splits a PEM bundle of an AMD chain: (VEK, ASK, ARK) from `VCEK, ASK, ARK` or (None, ASK, ARK)
 /// from `ASK, ARK` (the KDS `cert_chain` order).
-pub fn split_chain_pem(pem: &str) -> Result<(Option<Vec<u8>>, Vec<u8>, Vec<u8>), String> {
+pub fn split_chain_pem(pem: &str) -> Result<ChainDer, String> {
     let certs = x509::pem_certs(pem).map_err(|e| e.to_string())?;
     match certs.len() {
         2 => {

@@ -1,6 +1,8 @@
 //! Property tests: every layout type round-trips (bytes → struct → bytes, and value → bytes → value),
 //! and the parser never panics on arbitrary input.
 
+#![allow(clippy::unwrap_used)]
+
 use proptest::prelude::*;
 use sim_snp::layout::cert_table::{self, CertTableEntry};
 use sim_snp::layout::guest_msg::{GuestMsgHeader, KeyReq, ReportReq};
@@ -13,7 +15,9 @@ use sim_snp::product::TcbLayout;
 use sim_snp::report::AttestationReport;
 use zerocopy::{FromBytes, IntoBytes};
 
-fn round_trip<T: FromBytes + IntoBytes + zerocopy::Immutable + zerocopy::KnownLayout>(bytes: &[u8]) {
+fn round_trip<T: FromBytes + IntoBytes + zerocopy::Immutable + zerocopy::KnownLayout>(
+    bytes: &[u8],
+) {
     let t = T::read_from_bytes(bytes).unwrap();
     assert_eq!(t.as_bytes(), bytes);
 }

@@ -2,6 +2,8 @@
 //! `vectors/snp/captures/measurement/expected_launch_digests.tsv` (made by running sev-snp-measure on
 //! the OVMF fixture; see that folder's README), and the SP model's launch gives the same MEASUREMENT.
 
+#![allow(clippy::unwrap_used)]
+
 use sim_snp::layout::GuestPolicy;
 use sim_snp::measure::{self, MeasureInput, Ovmf, VmmType};
 use sim_snp::sp::{Platform, PlatformConfig};

@@ -2,6 +2,8 @@
 //! project's verifier, by OpenSSL (chain and report signature) and by the `sev` crate (virtee,
 //! `crypto_nossl` backend) against the simulated ARK; tampering is caught by all three.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::process::Command;
 

@@ -1,6 +1,8 @@
 //! Argument parsing and dispatch. Exit codes (`cli.md`): 0 success; 1 evidence invalid, a check or
 //! invariant failed, or an attack outcome differs from hardware; 2 usage error or unreadable input.
 
+#![allow(clippy::large_enum_variant)] // clap argument enums are built once per process
+
 use std::path::Path;
 use std::process::ExitCode;
 

@@ -311,12 +311,10 @@ impl Platform {
         let layout = self.product().tcb_layout();
         let tcb_bytes = req.tcb_version.get().to_le_bytes();
         let tcb = crate::layout::TcbVersion::from_bytes(tcb_bytes, layout);
-        if gfs & (1 << 5) != 0 {
-            if crate::layout::TcbVersion::check_reserved(tcb_bytes, layout).is_err()
-                || !tcb.le(&self.committed_tcb())
-            {
-                return Err(FwStatus::INVALID_PARAM("TCB_VERSION above COMMITTED_TCB"));
-            }
+        let tcb_invalid = crate::layout::TcbVersion::check_reserved(tcb_bytes, layout).is_err()
+            || !tcb.le(&self.committed_tcb());
+        if gfs & (1 << 5) != 0 && tcb_invalid {
+            return Err(FwStatus::INVALID_PARAM("TCB_VERSION above COMMITTED_TCB"));
         }
         if gfs & (1 << 4) != 0 && req.guest_svn.get() > guest.guest_svn {
             return Err(FwStatus::INVALID_PARAM("GUEST_SVN above the ID block's"));

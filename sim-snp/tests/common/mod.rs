@@ -1,5 +1,6 @@
 //! Shared helpers of the sim-snp integration tests: the real captures in `vectors/snp/captures`.
 #![allow(dead_code, missing_docs)]
+#![allow(clippy::unwrap_used)]
 
 use sim_snp::verify::{Evidence, Options, Policy};
 use sim_snp::Product;
