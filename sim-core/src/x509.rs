@@ -571,6 +571,31 @@ pub fn verify_signed(
     verify_signature(s.tbs, &s.alg, &s.signature, issuer)
 }
 
+/// [`verify_signed`] with a process-wide memo of successes, keyed by SHA-256 of the signed object and
+/// the issuer key: CA certificates (ARK, ASK, Intel and NVIDIA CAs) are verified once per process, not
+/// once per report. Failures are never cached.
+pub fn verify_signed_cached(
+    signed_der: &[u8],
+    issuer: &SubjectPublicKeyInfoOwned,
+) -> Result<(), X509Error> {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static VERIFIED: OnceLock<Mutex<HashSet<[u8; 32]>>> = OnceLock::new();
+    let mut h = Sha256::new();
+    h.update(signed_der);
+    h.update(issuer.to_der()?);
+    let key: [u8; 32] = h.finalize().into();
+    let memo = VERIFIED.get_or_init(|| Mutex::new(HashSet::new()));
+    if memo.lock().map(|m| m.contains(&key)).unwrap_or(false) {
+        return Ok(());
+    }
+    verify_signed(signed_der, issuer)?;
+    if let Ok(mut m) = memo.lock() {
+        m.insert(key);
+    }
+    Ok(())
+}
+
 fn rsa_key(spki: &SubjectPublicKeyInfoOwned) -> Result<rsa::RsaPublicKey, X509Error> {
     use rsa::pkcs1::DecodeRsaPublicKey;
     rsa::RsaPublicKey::from_pkcs1_der(spki.subject_public_key.raw_bytes())

@@ -262,7 +262,7 @@ pub fn verify(ev: &Evidence<'_>, policy: &Policy, opts: Options) -> Verdict {
             v.claim("root", root_kind(ark_c));
             let ark_spki = x509::cert_spki(ark_c);
             let ark_raw = ev.ark.unwrap_or_default();
-            match x509::verify_signed(ark_raw, &ark_spki) {
+            match x509::verify_signed_cached(ark_raw, &ark_spki) {
                 Ok(()) if is_ca(ark_c) => v.pass(
                     "SNP-CHAIN-ARK",
                     format!("{} is self-signed and a CA", cn(ark_c)),
@@ -273,7 +273,7 @@ pub fn verify(ev: &Evidence<'_>, policy: &Policy, opts: Options) -> Verdict {
                 ),
                 Err(e) => v.fail("SNP-CHAIN-ARK", format!("{}: {e}", cn(ark_c))),
             }
-            match x509::verify_signed(ev.ask.unwrap_or_default(), &ark_spki) {
+            match x509::verify_signed_cached(ev.ask.unwrap_or_default(), &ark_spki) {
                 Ok(()) if is_ca(ask_c) => v.pass(
                     "SNP-CHAIN-ASK",
                     format!("{} is signed by {}", cn(ask_c), cn(ark_c)),

@@ -228,3 +228,94 @@ fn the_cert_table_carries_the_chain_that_verifies_the_report() {
     assert_eq!(get(cert_table::GUID_ASK), b.ask);
     assert_eq!(get(cert_table::GUID_VCEK), b.vek);
 }
+
+#[test]
+fn the_ark_signed_crl_revokes_an_ask_for_us_and_for_openssl() {
+    use sim_snp::pki::{vendor, Endorsement};
+    let b = evidence::issue(&ReportSpec::new(Product::Milan, 11)).unwrap();
+    let ca = vendor(Product::Milan);
+    let (_, ask_serial, _) = Product::Milan.ca_serials();
+    let clean = ca
+        .crl(Endorsement::Vcek, &[], sim_core::time::ISSUE_EPOCH)
+        .unwrap();
+    let revoked = ca
+        .crl(
+            Endorsement::Vcek,
+            &[ask_serial],
+            sim_core::time::ISSUE_EPOCH,
+        )
+        .unwrap();
+    let run = |crl: &[u8]| {
+        let ev = Evidence {
+            report: &b.report,
+            vek: Some(&b.vek),
+            ask: Some(&b.ask),
+            ark: Some(&b.ark),
+            crl: Some(crl),
+            product: None,
+        };
+        sim_snp::verify::verify(&ev, &Policy::default(), Options { now: NOW })
+    };
+    assert!(run(&clean).is_valid());
+    assert!(run(&revoked).failed("SNP-CHAIN-REVOCATION"));
+    // OpenSSL: the CRL's signature verifies under the ARK, and `verify -crl_check` rejects the revoked ASK.
+    let dir = std::env::temp_dir().join(format!("cvmsim-snp-crl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("ark.pem"),
+        sim_core::x509::to_pem("CERTIFICATE", &b.ark),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("ask.pem"),
+        sim_core::x509::to_pem("CERTIFICATE", &b.ask),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("clean.pem"),
+        sim_core::x509::to_pem("X509 CRL", &clean),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("revoked.pem"),
+        sim_core::x509::to_pem("X509 CRL", &revoked),
+    )
+    .unwrap();
+    let attime = NOW.to_string();
+    let (ok, out) = openssl(
+        &["crl", "-in", "revoked.pem", "-CAfile", "ark.pem", "-noout"],
+        &dir,
+    );
+    assert!(ok && out.contains("verify OK"), "{out}");
+    let (ok, out) = openssl(
+        &[
+            "verify",
+            "-attime",
+            &attime,
+            "-crl_check",
+            "-CAfile",
+            "ark.pem",
+            "-CRLfile",
+            "clean.pem",
+            "ask.pem",
+        ],
+        &dir,
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = openssl(
+        &[
+            "verify",
+            "-attime",
+            &attime,
+            "-crl_check",
+            "-CAfile",
+            "ark.pem",
+            "-CRLfile",
+            "revoked.pem",
+            "ask.pem",
+        ],
+        &dir,
+    );
+    assert!(!ok && out.contains("revoked"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
