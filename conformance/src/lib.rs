@@ -1,6 +1,13 @@
 //! The cvmsim conformance suite and the command-line front end.
 //!
-//! The command line (`cvmsim`) is thin: [`cli`] parses arguments, calls the model crates and prints. It
-//! owns no hardware logic.
+//! - [`catalogue`]: good and deliberately broken evidence, one folder per case, with its expected verdict;
+//! - [`evidence_dir`]: `cvmsim verify DIR`, the platform told from the files;
+//! - [`suite`]: `cvmsim conformance run`: catalogue, replayed captures and scenarios, results by rule ID;
+//! - [`score`]: `cvmsim conformance score`: any verifier command against the catalogue;
+//! - [`cli`]: argument parsing; thin over the library calls. It owns no hardware logic.
 
+pub mod catalogue;
 pub mod cli;
+pub mod evidence_dir;
+pub mod score;
+pub mod suite;

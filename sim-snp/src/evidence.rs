@@ -61,6 +61,10 @@ pub struct ReportSpec {
     pub platform_info: Option<u64>,
     /// Certificate issue time (Unix seconds).
     pub issued_at: i64,
+    /// MASK_CHIP_ID (SNP_CONFIG): CHIP_ID reads as zero.
+    pub mask_chip_id: bool,
+    /// REPORTED_TCB set by SNP_CONFIG (must be ≤ the platform TCB).
+    pub reported_tcb: Option<TcbVersion>,
 }
 
 impl ReportSpec {
@@ -79,6 +83,8 @@ impl ReportSpec {
             launch: None,
             platform_info: None,
             issued_at: sim_core::time::ISSUE_EPOCH,
+            mask_chip_id: false,
+            reported_tcb: None,
         }
     }
 
@@ -94,6 +100,8 @@ impl ReportSpec {
         if let Some(pi) = self.platform_info {
             c.platform_info = crate::layout::PlatformInfo(pi);
         }
+        c.mask_chip_id = self.mask_chip_id;
+        c.reported_tcb = self.reported_tcb;
         if self.signer == Signer::Vlek {
             c.vlek = Some(VlekConfig {
                 csp_id: "cvmsim-csp".into(),
@@ -213,6 +221,34 @@ pub fn issue(spec: &ReportSpec) -> Result<Bundle, IssueError> {
         cert_table,
         product: spec.product,
     })
+}
+
+/// Re-signs bytes 0x000..0x2A0 of `report` with the key `spec`'s chip uses for its signer at its
+/// reported TCB: vector generators change a field and keep the signature valid, so the field is the
+/// only defect.
+pub fn resign(spec: &ReportSpec, report: &mut [u8]) -> Result<(), IssueError> {
+    let platform = Platform::new(spec.platform_config())?;
+    let tcb = platform.reported_tcb();
+    let key = match spec.signer {
+        Signer::Vcek => platform.kds_vcek(&tcb),
+        Signer::Vlek => platform
+            .vlek(&tcb)
+            .ok_or(crate::sp::FwStatus::INVALID_KEY("no VLEK loaded"))?,
+    };
+    sign_with(&key, report);
+    Ok(())
+}
+
+/// Signs bytes 0x000..0x2A0 of `report` with `key` into its SIGNATURE field (bytes shorter than a
+/// report are left alone).
+pub fn sign_with(key: &p384::SecretKey, report: &mut [u8]) {
+    use crate::layout::report::SIGNED_LEN;
+    use zerocopy::IntoBytes;
+    if report.len() < 0x4A0 {
+        return;
+    }
+    let sig = crate::keys::sign_amd(key, &report[..SIGNED_LEN]);
+    report[SIGNED_LEN..SIGNED_LEN + 0x200].copy_from_slice(sig.as_bytes());
 }
 
 impl Bundle {

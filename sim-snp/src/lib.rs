@@ -21,6 +21,7 @@ pub mod memory;
 pub mod pki;
 pub mod product;
 pub mod report;
+pub mod roots;
 pub mod sp;
 pub mod verify;
 

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 pub mod gpu;
 pub mod snp;
 pub mod snp_mem;
+pub mod suite;
 pub mod tdx;
 pub mod tdx_mem;
 
@@ -35,6 +36,14 @@ pub enum Command {
     /// NVIDIA H100: SPDM evidence, RIMs, verification, CPU-GPU channel.
     #[command(subcommand)]
     Gpu(gpu::Cmd),
+    /// The conformance suite: run it, or score a verifier against its catalogue.
+    #[command(subcommand)]
+    Conformance(suite::ConformanceCmd),
+    /// Verify one evidence folder of any platform.
+    Verify(suite::VerifyDirArgs),
+    /// The test-vector catalogue.
+    #[command(subcommand)]
+    Vectors(suite::VectorsCmd),
 }
 
 /// How a command failed, and so its exit code.
@@ -61,6 +70,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Snp(c) => snp::run(c),
         Command::Tdx(c) => tdx::run(c),
         Command::Gpu(c) => gpu::run(c),
+        Command::Conformance(c) => suite::run_conformance(c),
+        Command::Verify(a) => suite::run_verify_dir(a),
+        Command::Vectors(c) => suite::run_vectors(c),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,132 @@
+//! The verifier-conformance catalogue: good and deliberately broken evidence, each case a folder in the
+//! formats real verifiers read, with a `manifest.json` stating the expected verdict, the defect and the
+//! rule it breaks (Wycheproof-style).
+//!
+//! Case folder:
+//!
+//! | file | what |
+//! |---|---|
+//! | `manifest.json` | [`Manifest`]: `id`, `platform`, `result` (`valid`/`invalid`), `rule`, `defect`, `spec`, `provenance` |
+//! | `policy.json` | only for appraisal cases: the policy a verifier must apply (see [`crate::evidence_dir`]) |
+//! | evidence files | as `cvmsim <platform> report|quote|evidence` writes them |
+//!
+//! Every case is generated from a fixed seed, so `cvmsim vectors generate` writes the same bytes on every
+//! machine; CI regenerates the catalogue and fails when a byte changes.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sim_core::Platform;
+
+pub mod snp;
+
+/// The expected verdict of a case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expect {
+    /// A correct verifier accepts it.
+    Valid,
+    /// A correct verifier rejects it.
+    Invalid,
+}
+
+/// `manifest.json` of a case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Case ID, `<platform>/<spec section>/<case>`.
+    pub id: String,
+    /// Platform.
+    pub platform: Platform,
+    /// Expected verdict.
+    pub result: Expect,
+    /// The rule the defect breaks (invalid cases).
+    pub rule: Option<String>,
+    /// What is wrong (or what is unusual but valid).
+    pub defect: String,
+    /// Spec reference.
+    pub spec: String,
+    /// How the case was made.
+    pub provenance: String,
+}
+
+/// One case: its manifest and its files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Case {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// Files of the folder (without `manifest.json`), sorted by name.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl Case {
+    /// The folder name of the case (its ID with `/` replaced by `__`).
+    pub fn dir_name(&self) -> String {
+        self.manifest.id.replace('/', "__")
+    }
+
+    /// All files including `manifest.json`.
+    pub fn all_files(&self) -> Vec<(String, Vec<u8>)> {
+        let mut f = self.files.clone();
+        let mut m = serde_json::to_vec_pretty(&self.manifest).unwrap_or_default();
+        m.push(b'\n');
+        f.push(("manifest.json".into(), m));
+        f.sort_by(|a, b| a.0.cmp(&b.0));
+        f
+    }
+}
+
+/// Every case of the catalogue, for `platform` or all platforms.
+pub fn cases(platform: Option<Platform>) -> Result<Vec<Case>, String> {
+    let mut out = Vec::new();
+    if platform.is_none() || platform == Some(Platform::Snp) {
+        out.extend(snp::cases()?);
+    }
+    Ok(out)
+}
+
+/// Writes every case under `dir/<platform>/<case>/` plus `dir/index.json`.
+pub fn export(cases: &[Case], dir: &Path) -> std::io::Result<()> {
+    for c in cases {
+        let d = dir.join(c.manifest.platform.as_str()).join(c.dir_name());
+        sim_core::files::write_set(&d, &c.all_files())?;
+    }
+    let index: Vec<&Manifest> = cases.iter().map(|c| &c.manifest).collect();
+    let mut json = serde_json::to_vec_pretty(&index).map_err(std::io::Error::other)?;
+    json.push(b'\n');
+    sim_core::files::write_atomic(&dir.join("index.json"), &json)
+}
+
+/// Compares the catalogue with a folder previously written by [`export`]: the paths that differ, are
+/// missing, or are extra.
+pub fn diff(cases: &[Case], dir: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut expected = std::collections::BTreeSet::new();
+    for c in cases {
+        let d = dir.join(c.manifest.platform.as_str()).join(c.dir_name());
+        for (name, bytes) in c.all_files() {
+            let p = d.join(&name);
+            expected.insert(p.clone());
+            match std::fs::read(&p) {
+                Ok(b) if b == bytes => {}
+                Ok(_) => problems.push(format!("{} differs", p.display())),
+                Err(_) => problems.push(format!("{} missing", p.display())),
+            }
+        }
+    }
+    for platform in ["snp", "tdx", "gpu"] {
+        let pd = dir.join(platform);
+        let Ok(entries) = std::fs::read_dir(&pd) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if let Ok(files) = std::fs::read_dir(e.path()) {
+                for f in files.flatten() {
+                    if !expected.contains(&f.path()) {
+                        problems.push(format!("{} is not generated", f.path().display()));
+                    }
+                }
+            }
+        }
+    }
+    problems
+}
