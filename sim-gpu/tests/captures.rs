@@ -1,0 +1,106 @@
+//! Real H100 captures (vectors/gpu/captures, origins in its README): parsing.
+
+use std::path::PathBuf;
+
+use sim_gpu::layout::{OpaqueType, Report};
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../vectors/gpu/captures")
+}
+
+fn report(name: &str) -> Vec<u8> {
+    let t = std::fs::read_to_string(dir().join(name)).unwrap();
+    hex::decode(t.trim()).unwrap()
+}
+
+const HOPPER: [&str; 3] = [
+    "h100pcie_535.86.09_nvat-sample",
+    "h100pcie-862_580.159.03_nvat-testdata",
+    "h100pcie_580.95.05_trustee-coco-ci",
+];
+
+#[test]
+fn parse_of_580_159_03_equals_nvidias_parsed_json() {
+    let bytes = report("h100pcie-862_580.159.03_nvat-testdata.report.hex");
+    let r = Report::parse(&bytes).unwrap();
+    let want_req: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            dir().join("h100pcie-862_580.159.03_nvat-testdata.parsed-request.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(sim_gpu::show::request_json(&r), want_req);
+    let want: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            dir().join("h100pcie-862_580.159.03_nvat-testdata.parsed-response.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut got = sim_gpu::show::response_json(&r);
+    // NVAT's golden parse has no entries for types 34 and 36; ours has them and nothing else extra.
+    let op = got["OpaqueData"]["OpaqueDataField"].as_object_mut().unwrap();
+    assert_eq!(op.remove("OPAQUE_FIELD_ID_OPAQUE_DATA_VERSION").unwrap(), "0x0100");
+    assert_eq!(op.remove("OPAQUE_FIELD_ID_FEATURE_FLAG").unwrap(), "0x0000");
+    assert_eq!(got, want);
+    assert!(r.trailing.is_empty());
+    assert_eq!(r.signature_offset, bytes.len() - 96);
+}
+
+#[test]
+fn every_hopper_capture_parses_by_lengths() {
+    for name in HOPPER {
+        let bytes = report(&format!("{name}.report.hex"));
+        let r = Report::parse(&bytes).unwrap();
+        assert_eq!(r.response.blocks.len(), 64, "{name}");
+        // Absolute offsets of gpu.md §1.2: opaque data at 3599.
+        assert_eq!(r.response.opaque.fields[0].offset, 3599, "{name}");
+        let trailing = usize::from(name.contains("trustee"));
+        assert_eq!(r.trailing.len(), trailing, "{name}");
+        assert_eq!(r.signature_offset + 96 + trailing, bytes.len(), "{name}");
+    }
+    // The PPCIe evidence JSON (base64 report).
+    let j: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir().join("hgx-h100-ppcie_590.12_nvat-evidence.json")).unwrap(),
+    )
+    .unwrap();
+    use base64::Engine;
+    let ev = base64::engine::general_purpose::STANDARD
+        .decode(j[0]["evidence"].as_str().unwrap())
+        .unwrap();
+    let r = Report::parse(&ev).unwrap();
+    assert_eq!(r.response.opaque.get(OpaqueType::PROTECTED_PCIE_STATUS), Some(&[0xaa][..]));
+    assert_eq!(r.response.opaque.get(OpaqueType::SWITCH_PDI).map(|v| v.len()), Some(18 * 8));
+}
+
+#[test]
+fn decoded_versions_match_the_readme() {
+    let r = Report::parse(&report("h100pcie_535.86.09_nvat-sample.report.hex")).unwrap();
+    assert_eq!(r.response.opaque.driver_version().as_deref(), Some("535.86.09"));
+    assert_eq!(r.response.opaque.vbios_version().as_deref(), Some("96.00.5e.00.01"));
+    assert_eq!(r.response.opaque_length, 357);
+    assert!(r.response.opaque.fwid().is_none());
+    let r = Report::parse(&report("h100pcie_580.95.05_trustee-coco-ci.report.hex")).unwrap();
+    assert_eq!(r.response.opaque.vbios_version().as_deref(), Some("96.00.74.00.1a"));
+    assert_eq!(r.trailing, vec![0]);
+}
+
+#[test]
+fn truncations_name_the_field_and_offset() {
+    let bytes = report("h100pcie-862_580.159.03_nvat-testdata.report.hex");
+    let e = Report::parse(&bytes[..20]).unwrap_err();
+    assert_eq!((e.field, e.offset), ("GET_MEASUREMENTS", 0));
+    let e = Report::parse(&bytes[..3570]).unwrap_err();
+    assert_eq!((e.field, e.offset), ("Nonce", 3565));
+    let e = Report::parse(&bytes[..bytes.len() - 1]).unwrap_err();
+    assert_eq!((e.field, e.offset), ("Signature", bytes.len() - 96));
+    let mut b = bytes.clone();
+    b[37 + 8 + 55] = 7; // block 2's index
+    let e = Report::parse(&b).unwrap_err();
+    assert_eq!((e.field, e.offset), ("MeasurementBlock.Index", 100));
+    let mut b = bytes;
+    b[3598] = 0xff; // OpaqueLength high byte
+    let e = Report::parse(&b).unwrap_err();
+    assert_eq!((e.field, e.offset), ("OpaqueData", 3599));
+}
