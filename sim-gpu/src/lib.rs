@@ -6,3 +6,4 @@
 
 pub mod layout;
 pub mod show;
+pub mod xmldsig;

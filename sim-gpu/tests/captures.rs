@@ -104,3 +104,22 @@ fn truncations_name_the_field_and_offset() {
     let e = Report::parse(&b).unwrap_err();
     assert_eq!((e.field, e.offset), ("OpaqueData", 3599));
 }
+
+#[test]
+fn real_rim_signatures_verify_and_a_flipped_hash_fails() {
+    for name in [
+        "rim_driver_NV_GPU_DRIVER_GH100_550.144.03.xml",
+        "rim_vbios_NV_GPU_VBIOS_1010_0200_882_96005E0001.swidtag",
+        "rim_vbios_NV_GPU_VBIOS_1010_0200_882_960074001A.swidtag",
+    ] {
+        let xml = std::fs::read_to_string(dir().join(name)).unwrap();
+        let info = sim_gpu::xmldsig::verify_enveloped(&xml).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(info.certs.len(), 4, "{name}");
+        // One changed golden hex digit breaks the reference digest.
+        let i = xml.find("ns2:Hash0=\"").unwrap() + 11;
+        let mut bad = xml.clone().into_bytes();
+        bad[i] = if bad[i] == b'0' { b'1' } else { b'0' };
+        let e = sim_gpu::xmldsig::verify_enveloped(std::str::from_utf8(&bad).unwrap()).unwrap_err();
+        assert!(matches!(e, sim_gpu::xmldsig::DsigError::Digest { .. }), "{name}: {e}");
+    }
+}
