@@ -4,6 +4,10 @@
 //!
 //! This is a simulator: nothing here is constant-time, and no key here protects anything.
 
+pub mod device;
 pub mod layout;
+pub mod pki;
+pub mod rim;
 pub mod show;
+pub mod verify;
 pub mod xmldsig;

@@ -123,3 +123,131 @@ fn real_rim_signatures_verify_and_a_flipped_hash_fails() {
         assert!(matches!(e, sim_gpu::xmldsig::DsigError::Digest { .. }), "{name}: {e}");
     }
 }
+
+fn root(name: &str) -> Vec<u8> {
+    let pem = std::fs::read_to_string(dir().join(name)).unwrap();
+    sim_core::x509::pem_certs(&pem).unwrap().remove(0)
+}
+
+fn opts(now: &str) -> sim_gpu::verify::Options {
+    sim_gpu::verify::Options {
+        nonce: None,
+        now: sim_core::time::parse_rfc3339(now).unwrap(),
+        allow_trailing_bytes: false,
+    }
+}
+
+#[test]
+fn every_hopper_capture_verifies_under_nvidias_root() {
+    let root = root("root_nvidia-device-identity-ca.pem");
+    for name in HOPPER {
+        let bytes = report(&format!("{name}.report.hex"));
+        let chain = std::fs::read_to_string(dir().join(format!("{name}.certchain.pem"))).unwrap();
+        let v = sim_gpu::verify::verify(&bytes, &chain, &root, None, &opts("2025-06-01T00:00:00Z"));
+        for c in &v.checks {
+            if c.id == "GPU-REPORT-LENGTH" && name.contains("trustee") {
+                // Documented outcome: one trailing 0x00; NVIDIA's verifiers reject, trustee accepts.
+                assert!(!c.ok, "{name}");
+                assert!(c.detail.contains("1 byte(s) after the signature at offset 4129"), "{}", c.detail);
+            } else {
+                assert!(c.ok, "{name}: {} {}", c.id, c.detail);
+            }
+        }
+        // With trailing bytes allowed (trustee's behaviour) every capture is valid.
+        let mut o = opts("2025-06-01T00:00:00Z");
+        o.allow_trailing_bytes = true;
+        assert!(sim_gpu::verify::verify(&bytes, &chain, &root, None, &o).is_valid(), "{name}");
+    }
+    // PPCIe evidence JSON.
+    let j: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir().join("hgx-h100-ppcie_590.12_nvat-evidence.json")).unwrap(),
+    )
+    .unwrap();
+    use base64::Engine;
+    let b = base64::engine::general_purpose::STANDARD;
+    let ev = b.decode(j[0]["evidence"].as_str().unwrap()).unwrap();
+    let chain = String::from_utf8(b.decode(j[0]["certificate"].as_str().unwrap()).unwrap()).unwrap();
+    let mut o = opts("2025-06-01T00:00:00Z");
+    o.nonce = Some(hex::decode(j[0]["nonce"].as_str().unwrap()).unwrap().try_into().unwrap());
+    let v = sim_gpu::verify::verify(&ev, &chain, &root, None, &o);
+    assert!(v.is_valid(), "{:?}", v.first_failure());
+}
+
+#[test]
+fn flipped_bits_fail() {
+    let root = root("root_nvidia-device-identity-ca.pem");
+    let name = "h100pcie-862_580.159.03_nvat-testdata";
+    let bytes = report(&format!("{name}.report.hex"));
+    let chain = std::fs::read_to_string(dir().join(format!("{name}.certchain.pem"))).unwrap();
+    let o = opts("2025-06-01T00:00:00Z");
+    // A bit in the nonce, a measurement, the responder nonce, an opaque value, the signature.
+    for off in [10usize, 45 + 7 + 55, 3570, 3599 + 4, bytes.len() - 5] {
+        let mut b = bytes.clone();
+        b[off] ^= 0x01;
+        let v = sim_gpu::verify::verify(&b, &chain, &root, None, &o);
+        assert!(v.failed("GPU-REPORT-SIGNATURE"), "offset {off}");
+    }
+    // A wrong expected nonce.
+    let mut o2 = o.clone();
+    o2.nonce = Some([0x11; 32]);
+    assert!(sim_gpu::verify::verify(&bytes, &chain, &root, None, &o2).failed("GPU-NONCE-MATCH"));
+    // Another root (the RIM root) does not anchor the device chain.
+    let other = super_root();
+    assert!(sim_gpu::verify::verify(&bytes, &chain, &other, None, &o).failed("GPU-CERT-CHAIN"));
+    // Four certificates.
+    let certs = sim_core::x509::pem_certs(&chain).unwrap();
+    let four: String = certs[..4].iter().map(|d| sim_core::x509::to_pem("CERTIFICATE", d)).collect();
+    assert!(sim_gpu::verify::verify(&bytes, &four, &root, None, &o).failed("GPU-CERT-CHAIN-COUNT"));
+    // The FWID of another capture's AK.
+    let other_chain = std::fs::read_to_string(dir().join("h100pcie_580.95.05_trustee-coco-ci.certchain.pem")).unwrap();
+    let v = sim_gpu::verify::verify(&bytes, &other_chain, &root, None, &o);
+    assert!(v.failed("GPU-REPORT-SIGNATURE"));
+}
+
+fn super_root() -> Vec<u8> {
+    root("root_nvidia-corim-signing-root-ca.pem")
+}
+
+#[test]
+fn rims_535_vbios_measurements_match_and_trustee_index_9_mismatches() {
+    let droot = root("root_nvidia-device-identity-ca.pem");
+    let rroot = root("root_nvidia-corim-signing-root-ca.pem");
+    let driver = std::fs::read_to_string(dir().join("rim_driver_NV_GPU_DRIVER_GH100_550.144.03.xml")).unwrap();
+    let driver_rim = sim_gpu::rim::Rim::parse(&driver).unwrap();
+    for (cap, vb, mismatches) in [
+        ("h100pcie_535.86.09_nvat-sample", "rim_vbios_NV_GPU_VBIOS_1010_0200_882_96005E0001.swidtag", vec![]),
+        ("h100pcie_580.95.05_trustee-coco-ci", "rim_vbios_NV_GPU_VBIOS_1010_0200_882_960074001A.swidtag", vec![9u32]),
+    ] {
+        let bytes = report(&format!("{cap}.report.hex"));
+        let r = sim_gpu::layout::Report::parse(&bytes).unwrap();
+        let vxml = std::fs::read_to_string(dir().join(vb)).unwrap();
+        let vrim = sim_gpu::rim::Rim::parse(&vxml).unwrap();
+        assert_eq!(vrim.active().count(), 12);
+        let m = sim_gpu::verify::compare_measurements(&r, &driver_rim, &vrim).unwrap();
+        let firmware: Vec<u32> = m.iter().filter(|x| x.source == "Firmware").map(|x| x.index).collect();
+        assert_eq!(firmware, mismatches, "{cap}");
+        // RIM signature and chain at a time the signer was valid; expired afterwards.
+        let chk = sim_gpu::verify::check_rim(&vxml, &rroot, sim_core::time::parse_rfc3339("2024-09-01T00:00:00Z").unwrap());
+        assert!(chk.signature.is_ok() && chk.chain.is_ok(), "{vb}: {:?}", chk.chain);
+        let chk = sim_gpu::verify::check_rim(&vxml, &rroot, sim_core::time::parse_rfc3339("2026-11-29T00:00:00Z").unwrap());
+        assert!(chk.chain.unwrap_err().contains("not valid at"));
+        // Full verdict: the VBIOS side matches for 535.86.09; the driver RIM (550.144.03) is for
+        // another driver, so its version check and driver measurements fail as documented.
+        let chain = std::fs::read_to_string(dir().join(format!("{cap}.certchain.pem"))).unwrap();
+        let mut o = opts("2024-09-01T00:00:00Z");
+        o.allow_trailing_bytes = true;
+        let v = sim_gpu::verify::verify(
+            &bytes,
+            &chain,
+            &droot,
+            Some(sim_gpu::verify::RimInputs { driver: &driver, vbios: &vxml, root_der: &rroot }),
+            &o,
+        );
+        assert!(!v.failed("GPU-VBIOS-RIM-SIGNATURE") && !v.failed("GPU-VBIOS-RIM-CERT-CHAIN"));
+        assert!(!v.failed("GPU-VBIOS-RIM-VERSION"), "{cap}");
+        assert!(v.failed("GPU-DRIVER-RIM-VERSION"));
+        assert!(v.failed("GPU-MEASUREMENTS"));
+    }
+    let chk = sim_gpu::verify::check_rim(&driver, &rroot, sim_core::time::parse_rfc3339("2025-06-01T00:00:00Z").unwrap());
+    assert!(chk.signature.is_ok() && chk.chain.is_ok(), "{:?}", chk.chain);
+}
