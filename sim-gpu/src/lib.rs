@@ -5,6 +5,7 @@
 //! This is a simulator: nothing here is constant-time, and no key here protects anything.
 
 pub mod device;
+pub mod evidence;
 pub mod layout;
 pub mod pki;
 pub mod rim;
