@@ -106,7 +106,12 @@ impl FirmwareSet {
 
     /// The VBIOS RIM id.
     pub fn vbios_rim_id(&self) -> String {
-        vbios_rim_id(&self.project, &self.project_sku, &self.chip_sku, &self.vbios_version)
+        vbios_rim_id(
+            &self.project,
+            &self.project_sku,
+            &self.chip_sku,
+            &self.vbios_version,
+        )
     }
 }
 
@@ -240,7 +245,11 @@ impl H100 {
         o.push(OpaqueType::CPRINFO, vec![0x00, 0xc0, 0x01, 0x00]);
         o.push(
             OpaqueType::NVDEC0_STATUS,
-            vec![if self.config.nvdec0_enabled { 0xAA } else { 0x55 }],
+            vec![if self.config.nvdec0_enabled {
+                0xAA
+            } else {
+                0x55
+            }],
         );
         o.push(OpaqueType::FWID, fw.fwid().to_vec());
         o.push(
@@ -278,7 +287,10 @@ impl H100 {
             let mut h = Sha384::new();
             h.update(b"cvmsim/gpu/responder-nonce\0");
             h.update(nonce);
-            h.update(sim_core::rng::bytes::<32>("gpu/device/responder-nonce", self.config.seed));
+            h.update(sim_core::rng::bytes::<32>(
+                "gpu/device/responder-nonce",
+                self.config.seed,
+            ));
             let d = h.finalize();
             let mut n = [0u8; 32];
             n.copy_from_slice(&d[..32]);

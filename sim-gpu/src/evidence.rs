@@ -99,7 +99,11 @@ pub fn issue(
     };
     let mut report = match tamper {
         Some(Tamper::Measurement) | Some(Tamper::VbiosMeasurement) => {
-            let block = if tamper == Some(Tamper::Measurement) { 7 } else { 0 };
+            let block = if tamper == Some(Tamper::Measurement) {
+                7
+            } else {
+                0
+            };
             dev.get_measurements_with(asked, |r| {
                 if let Some(b) = r.blocks.get_mut(block) {
                     if let Some(x) = b.value.first_mut() {
@@ -109,7 +113,12 @@ pub fn issue(
             })?
         }
         Some(Tamper::Fwid) => dev.get_measurements_with(asked, |r| {
-            if let Some(f) = r.opaque.fields.iter_mut().find(|f| f.kind == OpaqueType::FWID) {
+            if let Some(f) = r
+                .opaque
+                .fields
+                .iter_mut()
+                .find(|f| f.kind == OpaqueType::FWID)
+            {
                 if let Some(x) = f.value.first_mut() {
                     *x ^= 0x01;
                 }
@@ -198,11 +207,23 @@ impl EvidenceSet {
     /// The files of `cvmsim gpu evidence --out DIR`, relative names.
     pub fn files(&self) -> Vec<(String, Vec<u8>)> {
         let mut v = vec![
-            ("report.hex".to_string(), format!("{}\n", hex::encode(&self.report)).into_bytes()),
+            (
+                "report.hex".to_string(),
+                format!("{}\n", hex::encode(&self.report)).into_bytes(),
+            ),
             ("report.bin".to_string(), self.report.clone()),
-            ("certchain.pem".to_string(), self.chain_pem.clone().into_bytes()),
-            ("root_ca.pem".to_string(), self.root_pem.clone().into_bytes()),
-            ("rim_root_ca.pem".to_string(), self.rim_root_pem.clone().into_bytes()),
+            (
+                "certchain.pem".to_string(),
+                self.chain_pem.clone().into_bytes(),
+            ),
+            (
+                "root_ca.pem".to_string(),
+                self.root_pem.clone().into_bytes(),
+            ),
+            (
+                "rim_root_ca.pem".to_string(),
+                self.rim_root_pem.clone().into_bytes(),
+            ),
         ];
         for (id, xml) in &self.rims {
             v.push((format!("rims/{id}.xml"), xml.clone().into_bytes()));

@@ -4,6 +4,8 @@
 //!
 //! This is a simulator: nothing here is constant-time, and no key here protects anything.
 
+pub mod attack;
+pub mod channel;
 pub mod device;
 pub mod evidence;
 pub mod layout;

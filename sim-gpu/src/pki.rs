@@ -15,7 +15,8 @@ use sim_core::x509::{self, oids, CertSpec, Str};
 /// The TCG DICE/RIoT extension NVIDIA uses for the FWID on Hopper (gpu.md §3.1).
 pub const FWID_EXT: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.23.133.5.4.1");
 /// The SAN otherName type carrying `NVIDIA:GH100:<device id>`.
-pub const NVIDIA_DEVICE_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.412.274.1");
+pub const NVIDIA_DEVICE_ID: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.412.274.1");
 /// OU attribute value marking a simulated CA.
 pub const SIMULATED_OU: &str = "cvmsim SIMULATED (not NVIDIA)";
 /// notAfter of NVIDIA's device certificates: 9999-12-31T23:59:59Z.
@@ -132,7 +133,11 @@ fn issue(i: Issue<'_>) -> Result<Vec<u8>, PkiError> {
 
 fn ca_exts(crl: Option<&str>) -> Result<Vec<x509_cert::ext::Extension>, PkiError> {
     let mut v = vec![
-        x509::ext(oids::BASIC_CONSTRAINTS, true, x509::basic_constraints(true, None)?)?,
+        x509::ext(
+            oids::BASIC_CONSTRAINTS,
+            true,
+            x509::basic_constraints(true, None)?,
+        )?,
         x509::ext(oids::KEY_USAGE, true, x509::key_usage(&[5, 6])?)?,
     ];
     if let Some(url) = crl {
@@ -247,7 +252,10 @@ fn subject_name(serial_attr: &str, cn: &str) -> Result<x509_cert::name::Name, Pk
 /// DER of the AK's 2.23.133.5.4.1 value:
 /// `SEQUENCE { INTEGER 1, SubjectPublicKeyInfo(IK), SEQUENCE { OID sha384, OCTET STRING fwid } }`.
 pub fn fwid_ext_value(ik_spki_der: &[u8], fwid: &[u8; 48]) -> Vec<u8> {
-    let mut alg = x509::tlv(0x06, &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02]);
+    let mut alg = x509::tlv(
+        0x06,
+        &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02],
+    );
     alg.extend(x509::tlv(0x04, fwid));
     let mut body = x509::der_uint(1);
     body.extend_from_slice(ik_spki_der);
@@ -277,7 +285,11 @@ impl DeviceIdentity {
             not_before: t0,
             not_after: NOT_AFTER_9999,
             extensions: vec![
-                x509::ext(oids::BASIC_CONSTRAINTS, true, x509::basic_constraints(true, None)?)?,
+                x509::ext(
+                    oids::BASIC_CONSTRAINTS,
+                    true,
+                    x509::basic_constraints(true, None)?,
+                )?,
                 x509::ext(oids::KEY_USAGE, true, x509::key_usage(&[5])?)?,
             ],
         })?;
@@ -303,8 +315,14 @@ impl DeviceIdentity {
             ],
         })?;
         Ok(DeviceIdentity {
-            ik: KeyCert { key: ik_key, cert: ik },
-            ak: KeyCert { key: ak_key, cert: ak },
+            ik: KeyCert {
+                key: ik_key,
+                cert: ik,
+            },
+            ak: KeyCert {
+                key: ak_key,
+                cert: ak,
+            },
             device_id,
         })
     }
@@ -334,8 +352,16 @@ impl RimPki {
         let k3 = key("gpu/pki/rim-l3", 0);
         let ks = key("gpu/pki/rim-signer", 0);
         let nr = ca_name("NVIDIA CoRIM signing Root CA", "NVIDIA Corporation", true)?;
-        let nc = ca_name("NVIDIA Reference Value GH100 CA", "NVIDIA Corporation", true)?;
-        let n3 = ca_name("NVIDIA Reference Value L3 GH100 001", "NVIDIA Corporation", true)?;
+        let nc = ca_name(
+            "NVIDIA Reference Value GH100 CA",
+            "NVIDIA Corporation",
+            true,
+        )?;
+        let n3 = ca_name(
+            "NVIDIA Reference Value L3 GH100 001",
+            "NVIDIA Corporation",
+            true,
+        )?;
         let ns = x509::name(&[
             (oids::C, Str::Printable, "US"),
             (oids::ST, Str::Utf8, "CA"),
@@ -379,7 +405,11 @@ impl RimPki {
             not_before: t0,
             not_after: t_end,
             extensions: vec![
-                x509::ext(oids::BASIC_CONSTRAINTS, true, x509::basic_constraints(false, None)?)?,
+                x509::ext(
+                    oids::BASIC_CONSTRAINTS,
+                    true,
+                    x509::basic_constraints(false, None)?,
+                )?,
                 x509::ext(oids::KEY_USAGE, true, x509::key_usage(&[0])?)?,
             ],
         })?;

@@ -100,8 +100,13 @@ impl Rim {
     pub fn parse(xml: &str) -> Result<Rim, RimError> {
         let doc = Document::parse(xml).map_err(|e| err("XML", e.to_string()))?;
         let root = doc.root_element();
-        if root.tag_name().namespace() != Some(SWID_NS) || root.tag_name().name() != "SoftwareIdentity" {
-            return Err(err("schema", "document element is not swid:SoftwareIdentity"));
+        if root.tag_name().namespace() != Some(SWID_NS)
+            || root.tag_name().name() != "SoftwareIdentity"
+        {
+            return Err(err(
+                "schema",
+                "document element is not swid:SoftwareIdentity",
+            ));
         }
         let tag_id = root
             .attribute("tagId")
@@ -111,7 +116,11 @@ impl Rim {
             .ok_or_else(|| err("schema", "SoftwareIdentity without name"))?;
         let el = |name: &'static str| {
             root.children()
-                .find(|c| c.is_element() && c.tag_name().namespace() == Some(SWID_NS) && c.tag_name().name() == name)
+                .find(|c| {
+                    c.is_element()
+                        && c.tag_name().namespace() == Some(SWID_NS)
+                        && c.tag_name().name() == name
+                })
                 .ok_or_else(|| err("schema", format!("missing {name}")))
         };
         el("Entity")?;
@@ -129,7 +138,10 @@ impl Rim {
         let mut resources = Vec::new();
         for r in payload.children().filter(|c| c.is_element()) {
             if r.tag_name().name() != "Resource" {
-                return Err(err("schema", format!("unexpected {} in Payload", r.tag_name().name())));
+                return Err(err(
+                    "schema",
+                    format!("unexpected {} in Payload", r.tag_name().name()),
+                ));
             }
             let num = |a: &str| -> Result<u32, RimError> {
                 r.attribute(a)
@@ -177,15 +189,17 @@ impl Rim {
     /// four-space indentation).
     pub fn to_xml(&self) -> String {
         let mut s = String::new();
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<SoftwareIdentity xmlns=\"{SWID_NS}\" xmlns:ns0=\"{SWID_NS}\" xmlns:ns2=\"{HASH_NS}\" corpus=\"false\" name=\"{}\" patch=\"false\" supplemental=\"false\" tagId=\"{}\" version=\"1.0\" tagVersion=\"0\">\n",
+            "<SoftwareIdentity xmlns=\"{SWID_NS}\" xmlns:ns0=\"{SWID_NS}\" xmlns:ns2=\"{HASH_NS}\" corpus=\"false\" name=\"{}\" patch=\"false\" supplemental=\"false\" tagId=\"{}\" version=\"1.0\" tagVersion=\"0\">",
             self.product, self.tag_id
         );
-        s.push_str("    <ns0:Entity name=\"NVIDIA Corporation\" role=\"softwareCreator tagCreator\"/>\n");
-        let _ = write!(
+        s.push_str(
+            "    <ns0:Entity name=\"NVIDIA Corporation\" role=\"softwareCreator tagCreator\"/>\n",
+        );
+        let _ = writeln!(
             s,
-            "    <ns0:Meta xmlns:ns1=\"{RIM_NS}\" colloquialVersion=\"{}\" edition=\"GPU\" product=\"{}\" revision=\"r1\" PayloadType=\"direct\" ns1:BindingSpec=\"RIMIM\" ns1:BindingSpecVersion=\"1.01\" ns1:PlatformManufacturerId=\"{m}\" ns1:PlatformManufacturerStr=\"NVIDIA Corporation\" ns1:PlatformModel=\"{}\" ns1:FirmwareManufacturer=\"NVIDIA Corporation\" ns1:FirmwareManufacturerId=\"{m}\"/>\n",
+            "    <ns0:Meta xmlns:ns1=\"{RIM_NS}\" colloquialVersion=\"{}\" edition=\"GPU\" product=\"{}\" revision=\"r1\" PayloadType=\"direct\" ns1:BindingSpec=\"RIMIM\" ns1:BindingSpecVersion=\"1.01\" ns1:PlatformManufacturerId=\"{m}\" ns1:PlatformManufacturerStr=\"NVIDIA Corporation\" ns1:PlatformModel=\"{}\" ns1:FirmwareManufacturer=\"NVIDIA Corporation\" ns1:FirmwareManufacturerId=\"{m}\"/>",
             self.colloquial_version, self.product, self.product, m = self.manufacturer_id
         );
         let _ = writeln!(s, "    <ns0:Payload xmlns:SHA384=\"{HASH_NS}\">");

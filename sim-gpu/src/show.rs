@@ -113,7 +113,11 @@ pub fn show_human(r: &Report) -> String {
             s.push_str(&format!("  [{:2}] {}\n", b.index, hex::encode(&b.value)));
         }
     }
-    let zero = p.blocks.iter().filter(|b| b.value.iter().all(|x| *x == 0)).count();
+    let zero = p
+        .blocks
+        .iter()
+        .filter(|b| b.value.iter().all(|x| *x == 0))
+        .count();
     s.push_str(&format!("  ({zero} all-zero blocks not shown)\n"));
     s.push_str(&format!("  responder nonce {}\n", hex::encode(p.nonce)));
     s.push_str(&format!("  opaque data     {} bytes\n", p.opaque_length));

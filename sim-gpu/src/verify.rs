@@ -96,7 +96,11 @@ pub fn verify_chain(certs: &[Vec<u8>], root_der: &[u8], now: i64) -> Result<Chai
             ));
         }
         if i + 1 < parsed.len() && !is_ca(issuer) {
-            return Err(format!("certificate {} ({}) is not a CA", i + 1, cn_of(issuer)));
+            return Err(format!(
+                "certificate {} ({}) is not a CA",
+                i + 1,
+                cn_of(issuer)
+            ));
         }
         sim_core::x509::verify_signed(all[i], &sim_core::x509::cert_spki(issuer))
             .map_err(|e| format!("certificate {i} ({}): {e}", cn_of(c)))?;
@@ -152,7 +156,10 @@ pub fn check_rim(xml: &str, root_der: &[u8], now: i64) -> RimCheck {
             certs.pop();
             verify_chain(&certs, root_der, now)
         }
-        Ok(certs) => Err(format!("KeyInfo has {} certificates, needs at least 2", certs.len())),
+        Ok(certs) => Err(format!(
+            "KeyInfo has {} certificates, needs at least 2",
+            certs.len()
+        )),
         Err(e) => Err(e.to_string()),
     };
     RimCheck {
@@ -249,12 +256,22 @@ pub fn verify(
     let parsed = Report::parse(report_bytes);
     let report = match parsed {
         Ok(r) => {
-            v.pass("GPU-REPORT-PARSED", format!("{} bytes, {} blocks", report_bytes.len(), r.response.blocks.len()));
+            v.pass(
+                "GPU-REPORT-PARSED",
+                format!(
+                    "{} bytes, {} blocks",
+                    report_bytes.len(),
+                    r.response.blocks.len()
+                ),
+            );
             r
         }
         Err(e) => {
             v.fail("GPU-REPORT-PARSED", e.to_string());
-            c.insert("x-nvidia-gpu-attestation-report-parsed".into(), json!(false));
+            c.insert(
+                "x-nvidia-gpu-attestation-report-parsed".into(),
+                json!(false),
+            );
             v.claims = Value::Object(c);
             return v;
         }
@@ -272,7 +289,10 @@ pub fn verify(
         v.check("GPU-REPORT-LENGTH", opts.allow_trailing_bytes, detail);
     }
     let o = &report.response.opaque;
-    c.insert("x-nvidia-gpu-driver-version".into(), json!(o.driver_version()));
+    c.insert(
+        "x-nvidia-gpu-driver-version".into(),
+        json!(o.driver_version()),
+    );
     c.insert(
         "x-nvidia-gpu-vbios-version".into(),
         json!(o.vbios_version().map(|s| s.to_uppercase())),
@@ -283,7 +303,10 @@ pub fn verify(
     let count_ok = v.check(
         "GPU-CERT-CHAIN-COUNT",
         certs.len() == DEVICE_CHAIN_LEN,
-        format!("{} certificates (NVIDIA's verifier requires {DEVICE_CHAIN_LEN})", certs.len()),
+        format!(
+            "{} certificates (NVIDIA's verifier requires {DEVICE_CHAIN_LEN})",
+            certs.len()
+        ),
     );
     let leaf = certs.first().and_then(|d| Certificate::from_der(d).ok());
     let chain = if count_ok {
@@ -292,17 +315,30 @@ pub fn verify(
         Err("wrong certificate count".to_string())
     };
     match &chain {
-        Ok(_) => v.pass("GPU-CERT-CHAIN", "AK → IK → L3 → L2 → given root, signatures, names, CA bits, validity"),
+        Ok(_) => v.pass(
+            "GPU-CERT-CHAIN",
+            "AK → IK → L3 → L2 → given root, signatures, names, CA bits, validity",
+        ),
         Err(e) => v.fail("GPU-CERT-CHAIN", e.clone()),
     }
-    c.insert("x-nvidia-gpu-attestation-report-cert-chain".into(), cert_chain_claim(&chain));
+    c.insert(
+        "x-nvidia-gpu-attestation-report-cert-chain".into(),
+        cert_chain_claim(&chain),
+    );
     let hwmodel = certs
         .get(1)
         .and_then(|d| Certificate::from_der(d).ok())
         .map(|c| cn_of(&c))
         .unwrap_or_default();
-    v.check("GPU-ARCH", hwmodel.starts_with("GH100"), format!("IK common name {hwmodel:?} (Hopper)"));
-    c.insert("x-nvidia-gpu-arch-check".into(), json!(hwmodel.starts_with("GH100")));
+    v.check(
+        "GPU-ARCH",
+        hwmodel.starts_with("GH100"),
+        format!("IK common name {hwmodel:?} (Hopper)"),
+    );
+    c.insert(
+        "x-nvidia-gpu-arch-check".into(),
+        json!(hwmodel.starts_with("GH100")),
+    );
     c.insert("hwmodel".into(), json!(hwmodel));
     if let Some(l) = &leaf {
         let serial = l.tbs_certificate.serial_number.as_bytes();
@@ -310,32 +346,62 @@ pub fn verify(
     }
 
     // FWID (LGV skips the check when the report has no FWID TLV).
-    let fwid_ok = match (o.get(OpaqueType::FWID), leaf.as_ref().and_then(fwid_from_cert)) {
+    let fwid_ok = match (
+        o.get(OpaqueType::FWID),
+        leaf.as_ref().and_then(fwid_from_cert),
+    ) {
         (None, _) => {
-            v.pass("GPU-FWID-MATCH", "no FWID in the opaque data: skipped, as NVIDIA's verifier does");
+            v.pass(
+                "GPU-FWID-MATCH",
+                "no FWID in the opaque data: skipped, as NVIDIA's verifier does",
+            );
             true
         }
         (Some(f), Some(e)) => v.check(
             "GPU-FWID-MATCH",
             f == e.as_slice(),
-            format!("opaque FWID {} vs AK extension 2.23.133.5.4.1 tail {}", hex::encode(f), hex::encode(&e)),
+            format!(
+                "opaque FWID {} vs AK extension 2.23.133.5.4.1 tail {}",
+                hex::encode(f),
+                hex::encode(&e)
+            ),
         ),
-        (Some(_), None) => v.check("GPU-FWID-MATCH", false, "the AK has no 2.23.133.5.4.1 extension"),
+        (Some(_), None) => v.check(
+            "GPU-FWID-MATCH",
+            false,
+            "the AK has no 2.23.133.5.4.1 extension",
+        ),
     };
-    c.insert("x-nvidia-gpu-attestation-report-cert-chain-fwid-match".into(), json!(fwid_ok));
+    c.insert(
+        "x-nvidia-gpu-attestation-report-cert-chain-fwid-match".into(),
+        json!(fwid_ok),
+    );
 
     let nonce_ok = match opts.nonce {
         Some(n) => v.check(
             "GPU-NONCE-MATCH",
             n == report.request.nonce,
-            format!("request nonce {} vs expected {}", hex::encode(report.request.nonce), hex::encode(n)),
+            format!(
+                "request nonce {} vs expected {}",
+                hex::encode(report.request.nonce),
+                hex::encode(n)
+            ),
         ),
         None => {
-            v.pass("GPU-NONCE-MATCH", format!("no expected nonce given; request nonce {}", hex::encode(report.request.nonce)));
+            v.pass(
+                "GPU-NONCE-MATCH",
+                format!(
+                    "no expected nonce given; request nonce {}",
+                    hex::encode(report.request.nonce)
+                ),
+            );
             true
         }
     };
-    c.insert("x-nvidia-gpu-attestation-report-nonce-match".into(), json!(nonce_ok));
+    c.insert(
+        "x-nvidia-gpu-attestation-report-nonce-match".into(),
+        json!(nonce_ok),
+    );
     c.insert("eat_nonce".into(), json!(hex::encode(report.request.nonce)));
 
     let sig = match certs.first() {
@@ -350,11 +416,17 @@ pub fn verify(
         "GPU-REPORT-SIGNATURE",
         sig.is_ok(),
         match &sig {
-            Ok(()) => format!("ECDSA P-384/SHA-384 over bytes 0..{} with the AK", report.signature_offset),
+            Ok(()) => format!(
+                "ECDSA P-384/SHA-384 over bytes 0..{} with the AK",
+                report.signature_offset
+            ),
             Err(e) => format!("does not verify with the AK: {e}"),
         },
     );
-    c.insert("x-nvidia-gpu-attestation-report-signature-verified".into(), json!(sig_ok));
+    c.insert(
+        "x-nvidia-gpu-attestation-report-signature-verified".into(),
+        json!(sig_ok),
+    );
 
     if let Some(r) = rims {
         appraise(&mut v, &mut c, &report, r, opts.now);
@@ -383,9 +455,15 @@ fn appraise(
         v.check(
             format!("GPU-{id}-RIM-SCHEMA"),
             chk.rim.is_ok(),
-            chk.rim.as_ref().map(|_| "SWID structure".to_string()).unwrap_or_else(|e| e.clone()),
+            chk.rim
+                .as_ref()
+                .map(|_| "SWID structure".to_string())
+                .unwrap_or_else(|e| e.clone()),
         );
-        c.insert(format!("x-nvidia-gpu-{tag}-rim-schema-validated"), json!(chk.rim.is_ok()));
+        c.insert(
+            format!("x-nvidia-gpu-{tag}-rim-schema-validated"),
+            json!(chk.rim.is_ok()),
+        );
         let runtime = match kind {
             RimKind::Driver => o.driver_version(),
             RimKind::Vbios => o.vbios_version(),
@@ -400,22 +478,43 @@ fn appraise(
             version_ok,
             format!(
                 "RIM colloquialVersion {:?} vs report {runtime:?}",
-                chk.rim.as_ref().map(|x| x.colloquial_version.clone()).unwrap_or_default()
+                chk.rim
+                    .as_ref()
+                    .map(|x| x.colloquial_version.clone())
+                    .unwrap_or_default()
             ),
         );
-        c.insert(format!("x-nvidia-gpu-{tag}-rim-version-match"), json!(version_ok));
+        c.insert(
+            format!("x-nvidia-gpu-{tag}-rim-version-match"),
+            json!(version_ok),
+        );
         match &chk.chain {
-            Ok(_) => v.pass(format!("GPU-{id}-RIM-CERT-CHAIN"), "KeyInfo chain to the given RIM root"),
+            Ok(_) => v.pass(
+                format!("GPU-{id}-RIM-CERT-CHAIN"),
+                "KeyInfo chain to the given RIM root",
+            ),
             Err(e) => v.fail(format!("GPU-{id}-RIM-CERT-CHAIN"), e.clone()),
         }
-        c.insert(format!("x-nvidia-gpu-{tag}-rim-cert-chain"), cert_chain_claim(&chk.chain));
+        c.insert(
+            format!("x-nvidia-gpu-{tag}-rim-cert-chain"),
+            cert_chain_claim(&chk.chain),
+        );
         v.check(
             format!("GPU-{id}-RIM-SIGNATURE"),
             chk.signature.is_ok(),
-            chk.signature.clone().err().unwrap_or_else(|| "enveloped XML-DSig, C14N 1.1, ecdsa-sha384".into()),
+            chk.signature
+                .clone()
+                .err()
+                .unwrap_or_else(|| "enveloped XML-DSig, C14N 1.1, ecdsa-sha384".into()),
         );
-        c.insert(format!("x-nvidia-gpu-{tag}-rim-signature-verified"), json!(chk.signature.is_ok()));
-        c.insert(format!("x-nvidia-gpu-{tag}-rim-measurements-available"), json!(chk.rim.is_ok()));
+        c.insert(
+            format!("x-nvidia-gpu-{tag}-rim-signature-verified"),
+            json!(chk.signature.is_ok()),
+        );
+        c.insert(
+            format!("x-nvidia-gpu-{tag}-rim-measurements-available"),
+            json!(chk.rim.is_ok()),
+        );
         parsed.push(chk.rim.ok());
     }
     let (Some(Some(driver)), Some(Some(vbios))) = (parsed.first(), parsed.get(1)) else {
@@ -433,7 +532,10 @@ fn appraise(
             v.pass("GPU-RIM-INDEX-CONFLICT", "no index active in both RIMs");
             c.insert("x-nvidia-gpu-vbios-index-no-conflict".into(), json!(true));
             let ok = m.is_empty();
-            let idx: Vec<String> = m.iter().map(|x| format!("{} ({})", x.index, x.source)).collect();
+            let idx: Vec<String> = m
+                .iter()
+                .map(|x| format!("{} ({})", x.index, x.source))
+                .collect();
             v.check(
                 "GPU-MEASUREMENTS",
                 ok,
@@ -445,7 +547,10 @@ fn appraise(
             );
             c.insert("measres".into(), json!(if ok { "success" } else { "fail" }));
             c.insert("secboot".into(), json!(ok));
-            c.insert("dbgstat".into(), json!(if ok { "disabled" } else { "enabled" }));
+            c.insert(
+                "dbgstat".into(),
+                json!(if ok { "disabled" } else { "enabled" }),
+            );
             if !ok {
                 c.insert("x-nvidia-mismatch-measurement-records".into(), json!(m));
             }

@@ -192,7 +192,11 @@ pub fn canonicalize(doc: &Document<'_>, apex: Node<'_, '_>, exclude: Option<Node
 
 fn child<'a, 'i>(n: Node<'a, 'i>, name: &'static str) -> Result<Node<'a, 'i>, DsigError> {
     n.children()
-        .find(|c| c.is_element() && c.tag_name().name() == name && c.tag_name().namespace() == Some(DSIG_NS))
+        .find(|c| {
+            c.is_element()
+                && c.tag_name().name() == name
+                && c.tag_name().namespace() == Some(DSIG_NS)
+        })
         .ok_or(DsigError::Missing(name))
 }
 

@@ -1,5 +1,7 @@
 //! Real H100 captures (vectors/gpu/captures, origins in its README): parsing.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 
 use sim_gpu::layout::{OpaqueType, Report};
@@ -40,8 +42,13 @@ fn parse_of_580_159_03_equals_nvidias_parsed_json() {
     .unwrap();
     let mut got = sim_gpu::show::response_json(&r);
     // NVAT's golden parse has no entries for types 34 and 36; ours has them and nothing else extra.
-    let op = got["OpaqueData"]["OpaqueDataField"].as_object_mut().unwrap();
-    assert_eq!(op.remove("OPAQUE_FIELD_ID_OPAQUE_DATA_VERSION").unwrap(), "0x0100");
+    let op = got["OpaqueData"]["OpaqueDataField"]
+        .as_object_mut()
+        .unwrap();
+    assert_eq!(
+        op.remove("OPAQUE_FIELD_ID_OPAQUE_DATA_VERSION").unwrap(),
+        "0x0100"
+    );
     assert_eq!(op.remove("OPAQUE_FIELD_ID_FEATURE_FLAG").unwrap(), "0x0000");
     assert_eq!(got, want);
     assert!(r.trailing.is_empty());
@@ -70,19 +77,37 @@ fn every_hopper_capture_parses_by_lengths() {
         .decode(j[0]["evidence"].as_str().unwrap())
         .unwrap();
     let r = Report::parse(&ev).unwrap();
-    assert_eq!(r.response.opaque.get(OpaqueType::PROTECTED_PCIE_STATUS), Some(&[0xaa][..]));
-    assert_eq!(r.response.opaque.get(OpaqueType::SWITCH_PDI).map(|v| v.len()), Some(18 * 8));
+    assert_eq!(
+        r.response.opaque.get(OpaqueType::PROTECTED_PCIE_STATUS),
+        Some(&[0xaa][..])
+    );
+    assert_eq!(
+        r.response
+            .opaque
+            .get(OpaqueType::SWITCH_PDI)
+            .map(|v| v.len()),
+        Some(18 * 8)
+    );
 }
 
 #[test]
 fn decoded_versions_match_the_readme() {
     let r = Report::parse(&report("h100pcie_535.86.09_nvat-sample.report.hex")).unwrap();
-    assert_eq!(r.response.opaque.driver_version().as_deref(), Some("535.86.09"));
-    assert_eq!(r.response.opaque.vbios_version().as_deref(), Some("96.00.5e.00.01"));
+    assert_eq!(
+        r.response.opaque.driver_version().as_deref(),
+        Some("535.86.09")
+    );
+    assert_eq!(
+        r.response.opaque.vbios_version().as_deref(),
+        Some("96.00.5e.00.01")
+    );
     assert_eq!(r.response.opaque_length, 357);
     assert!(r.response.opaque.fwid().is_none());
     let r = Report::parse(&report("h100pcie_580.95.05_trustee-coco-ci.report.hex")).unwrap();
-    assert_eq!(r.response.opaque.vbios_version().as_deref(), Some("96.00.74.00.1a"));
+    assert_eq!(
+        r.response.opaque.vbios_version().as_deref(),
+        Some("96.00.74.00.1a")
+    );
     assert_eq!(r.trailing, vec![0]);
 }
 
@@ -113,14 +138,18 @@ fn real_rim_signatures_verify_and_a_flipped_hash_fails() {
         "rim_vbios_NV_GPU_VBIOS_1010_0200_882_960074001A.swidtag",
     ] {
         let xml = std::fs::read_to_string(dir().join(name)).unwrap();
-        let info = sim_gpu::xmldsig::verify_enveloped(&xml).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let info =
+            sim_gpu::xmldsig::verify_enveloped(&xml).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(info.certs.len(), 4, "{name}");
         // One changed golden hex digit breaks the reference digest.
         let i = xml.find("ns2:Hash0=\"").unwrap() + 11;
         let mut bad = xml.clone().into_bytes();
         bad[i] = if bad[i] == b'0' { b'1' } else { b'0' };
         let e = sim_gpu::xmldsig::verify_enveloped(std::str::from_utf8(&bad).unwrap()).unwrap_err();
-        assert!(matches!(e, sim_gpu::xmldsig::DsigError::Digest { .. }), "{name}: {e}");
+        assert!(
+            matches!(e, sim_gpu::xmldsig::DsigError::Digest { .. }),
+            "{name}: {e}"
+        );
     }
 }
 
@@ -148,7 +177,12 @@ fn every_hopper_capture_verifies_under_nvidias_root() {
             if c.id == "GPU-REPORT-LENGTH" && name.contains("trustee") {
                 // Documented outcome: one trailing 0x00; NVIDIA's verifiers reject, trustee accepts.
                 assert!(!c.ok, "{name}");
-                assert!(c.detail.contains("1 byte(s) after the signature at offset 4129"), "{}", c.detail);
+                assert!(
+                    c.detail
+                        .contains("1 byte(s) after the signature at offset 4129"),
+                    "{}",
+                    c.detail
+                );
             } else {
                 assert!(c.ok, "{name}: {} {}", c.id, c.detail);
             }
@@ -156,7 +190,10 @@ fn every_hopper_capture_verifies_under_nvidias_root() {
         // With trailing bytes allowed (trustee's behaviour) every capture is valid.
         let mut o = opts("2025-06-01T00:00:00Z");
         o.allow_trailing_bytes = true;
-        assert!(sim_gpu::verify::verify(&bytes, &chain, &root, None, &o).is_valid(), "{name}");
+        assert!(
+            sim_gpu::verify::verify(&bytes, &chain, &root, None, &o).is_valid(),
+            "{name}"
+        );
     }
     // PPCIe evidence JSON.
     let j: serde_json::Value = serde_json::from_str(
@@ -166,9 +203,15 @@ fn every_hopper_capture_verifies_under_nvidias_root() {
     use base64::Engine;
     let b = base64::engine::general_purpose::STANDARD;
     let ev = b.decode(j[0]["evidence"].as_str().unwrap()).unwrap();
-    let chain = String::from_utf8(b.decode(j[0]["certificate"].as_str().unwrap()).unwrap()).unwrap();
+    let chain =
+        String::from_utf8(b.decode(j[0]["certificate"].as_str().unwrap()).unwrap()).unwrap();
     let mut o = opts("2025-06-01T00:00:00Z");
-    o.nonce = Some(hex::decode(j[0]["nonce"].as_str().unwrap()).unwrap().try_into().unwrap());
+    o.nonce = Some(
+        hex::decode(j[0]["nonce"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap(),
+    );
     let v = sim_gpu::verify::verify(&ev, &chain, &root, None, &o);
     assert!(v.is_valid(), "{:?}", v.first_failure());
 }
@@ -196,10 +239,15 @@ fn flipped_bits_fail() {
     assert!(sim_gpu::verify::verify(&bytes, &chain, &other, None, &o).failed("GPU-CERT-CHAIN"));
     // Four certificates.
     let certs = sim_core::x509::pem_certs(&chain).unwrap();
-    let four: String = certs[..4].iter().map(|d| sim_core::x509::to_pem("CERTIFICATE", d)).collect();
+    let four: String = certs[..4]
+        .iter()
+        .map(|d| sim_core::x509::to_pem("CERTIFICATE", d))
+        .collect();
     assert!(sim_gpu::verify::verify(&bytes, &four, &root, None, &o).failed("GPU-CERT-CHAIN-COUNT"));
     // The FWID of another capture's AK.
-    let other_chain = std::fs::read_to_string(dir().join("h100pcie_580.95.05_trustee-coco-ci.certchain.pem")).unwrap();
+    let other_chain =
+        std::fs::read_to_string(dir().join("h100pcie_580.95.05_trustee-coco-ci.certchain.pem"))
+            .unwrap();
     let v = sim_gpu::verify::verify(&bytes, &other_chain, &root, None, &o);
     assert!(v.failed("GPU-REPORT-SIGNATURE"));
 }
@@ -212,11 +260,21 @@ fn super_root() -> Vec<u8> {
 fn rims_535_vbios_measurements_match_and_trustee_index_9_mismatches() {
     let droot = root("root_nvidia-device-identity-ca.pem");
     let rroot = root("root_nvidia-corim-signing-root-ca.pem");
-    let driver = std::fs::read_to_string(dir().join("rim_driver_NV_GPU_DRIVER_GH100_550.144.03.xml")).unwrap();
+    let driver =
+        std::fs::read_to_string(dir().join("rim_driver_NV_GPU_DRIVER_GH100_550.144.03.xml"))
+            .unwrap();
     let driver_rim = sim_gpu::rim::Rim::parse(&driver).unwrap();
     for (cap, vb, mismatches) in [
-        ("h100pcie_535.86.09_nvat-sample", "rim_vbios_NV_GPU_VBIOS_1010_0200_882_96005E0001.swidtag", vec![]),
-        ("h100pcie_580.95.05_trustee-coco-ci", "rim_vbios_NV_GPU_VBIOS_1010_0200_882_960074001A.swidtag", vec![9u32]),
+        (
+            "h100pcie_535.86.09_nvat-sample",
+            "rim_vbios_NV_GPU_VBIOS_1010_0200_882_96005E0001.swidtag",
+            vec![],
+        ),
+        (
+            "h100pcie_580.95.05_trustee-coco-ci",
+            "rim_vbios_NV_GPU_VBIOS_1010_0200_882_960074001A.swidtag",
+            vec![9u32],
+        ),
     ] {
         let bytes = report(&format!("{cap}.report.hex"));
         let r = sim_gpu::layout::Report::parse(&bytes).unwrap();
@@ -224,12 +282,28 @@ fn rims_535_vbios_measurements_match_and_trustee_index_9_mismatches() {
         let vrim = sim_gpu::rim::Rim::parse(&vxml).unwrap();
         assert_eq!(vrim.active().count(), 12);
         let m = sim_gpu::verify::compare_measurements(&r, &driver_rim, &vrim).unwrap();
-        let firmware: Vec<u32> = m.iter().filter(|x| x.source == "Firmware").map(|x| x.index).collect();
+        let firmware: Vec<u32> = m
+            .iter()
+            .filter(|x| x.source == "Firmware")
+            .map(|x| x.index)
+            .collect();
         assert_eq!(firmware, mismatches, "{cap}");
         // RIM signature and chain at a time the signer was valid; expired afterwards.
-        let chk = sim_gpu::verify::check_rim(&vxml, &rroot, sim_core::time::parse_rfc3339("2024-09-01T00:00:00Z").unwrap());
-        assert!(chk.signature.is_ok() && chk.chain.is_ok(), "{vb}: {:?}", chk.chain);
-        let chk = sim_gpu::verify::check_rim(&vxml, &rroot, sim_core::time::parse_rfc3339("2026-11-29T00:00:00Z").unwrap());
+        let chk = sim_gpu::verify::check_rim(
+            &vxml,
+            &rroot,
+            sim_core::time::parse_rfc3339("2024-09-01T00:00:00Z").unwrap(),
+        );
+        assert!(
+            chk.signature.is_ok() && chk.chain.is_ok(),
+            "{vb}: {:?}",
+            chk.chain
+        );
+        let chk = sim_gpu::verify::check_rim(
+            &vxml,
+            &rroot,
+            sim_core::time::parse_rfc3339("2026-11-29T00:00:00Z").unwrap(),
+        );
         assert!(chk.chain.unwrap_err().contains("not valid at"));
         // Full verdict: the VBIOS side matches for 535.86.09; the driver RIM (550.144.03) is for
         // another driver, so its version check and driver measurements fail as documented.
@@ -240,7 +314,11 @@ fn rims_535_vbios_measurements_match_and_trustee_index_9_mismatches() {
             &bytes,
             &chain,
             &droot,
-            Some(sim_gpu::verify::RimInputs { driver: &driver, vbios: &vxml, root_der: &rroot }),
+            Some(sim_gpu::verify::RimInputs {
+                driver: &driver,
+                vbios: &vxml,
+                root_der: &rroot,
+            }),
             &o,
         );
         assert!(!v.failed("GPU-VBIOS-RIM-SIGNATURE") && !v.failed("GPU-VBIOS-RIM-CERT-CHAIN"));
@@ -248,6 +326,14 @@ fn rims_535_vbios_measurements_match_and_trustee_index_9_mismatches() {
         assert!(v.failed("GPU-DRIVER-RIM-VERSION"));
         assert!(v.failed("GPU-MEASUREMENTS"));
     }
-    let chk = sim_gpu::verify::check_rim(&driver, &rroot, sim_core::time::parse_rfc3339("2025-06-01T00:00:00Z").unwrap());
-    assert!(chk.signature.is_ok() && chk.chain.is_ok(), "{:?}", chk.chain);
+    let chk = sim_gpu::verify::check_rim(
+        &driver,
+        &rroot,
+        sim_core::time::parse_rfc3339("2025-06-01T00:00:00Z").unwrap(),
+    );
+    assert!(
+        chk.signature.is_ok() && chk.chain.is_ok(),
+        "{:?}",
+        chk.chain
+    );
 }

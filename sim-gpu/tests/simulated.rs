@@ -1,6 +1,8 @@
 //! Simulated evidence: verifies in this project's verifier, and (chain, signature) in the OpenSSL CLI;
 //! every tampered variant fails the rule it breaks.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -29,7 +31,9 @@ fn firmware_sets() -> Vec<FirmwareSet> {
 
 fn check(ev: &EvidenceSet, nonce: Option<[u8; 32]>) -> sim_core::Verdict {
     let root = sim_core::x509::pem_certs(&ev.root_pem).unwrap().remove(0);
-    let rim_root = sim_core::x509::pem_certs(&ev.rim_root_pem).unwrap().remove(0);
+    let rim_root = sim_core::x509::pem_certs(&ev.rim_root_pem)
+        .unwrap()
+        .remove(0);
     verify(
         &ev.report,
         &ev.chain_pem,
@@ -58,12 +62,21 @@ fn simulated_evidence_verifies_for_several_firmware_sets_and_seeds() {
             let ev = issue(cfg, nonce, None).unwrap();
             assert_eq!(&ev.report[..4], &[0x11, 0xe0, 0x01, 0xff]);
             assert_eq!(ev.report[36], 0);
-            assert_eq!(&ev.report[37..45], &[0x11, 0x60, 0, 0, 0x40, 0xc0, 0x0d, 0x00]);
+            assert_eq!(
+                &ev.report[37..45],
+                &[0x11, 0x60, 0, 0, 0x40, 0xc0, 0x0d, 0x00]
+            );
             let v = check(&ev, Some(nonce));
             assert!(v.is_valid(), "{fw:?} seed {seed}: {:?}", v.first_failure());
             assert_eq!(v.claims["measres"], "success");
-            assert_eq!(v.claims["x-nvidia-gpu-driver-version"], fw.driver_version.as_str());
-            assert_eq!(ev.rims[0].0, format!("NV_GPU_DRIVER_GH100_{}", fw.driver_version));
+            assert_eq!(
+                v.claims["x-nvidia-gpu-driver-version"],
+                fw.driver_version.as_str()
+            );
+            assert_eq!(
+                ev.rims[0].0,
+                format!("NV_GPU_DRIVER_GH100_{}", fw.driver_version)
+            );
         }
     }
 }
@@ -75,7 +88,10 @@ fn same_seed_same_bytes() {
     assert_eq!(a.files(), b.files());
     let c = issue(DeviceConfig::new(8), [1; 32], None).unwrap();
     assert_ne!(a.report, c.report);
-    assert_eq!(a.root_pem, c.root_pem, "the CA levels do not depend on the seed");
+    assert_eq!(
+        a.root_pem, c.root_pem,
+        "the CA levels do not depend on the seed"
+    );
 }
 
 #[test]
@@ -117,7 +133,11 @@ fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
         .expect("the openssl CLI is needed for this test");
     (
         out.status.success(),
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
     )
 }
 
@@ -148,23 +168,65 @@ fn openssl_verifies_the_chain_and_the_report_signature() {
         assert_eq!(certs.len(), 5);
         let pem = |c: &Vec<u8>| sim_core::x509::to_pem("CERTIFICATE", c);
         std::fs::write(d.join("ak.pem"), pem(&certs[0])).unwrap();
-        std::fs::write(d.join("untrusted.pem"), [pem(&certs[1]), pem(&certs[2]), pem(&certs[3])].concat()).unwrap();
+        std::fs::write(
+            d.join("untrusted.pem"),
+            [pem(&certs[1]), pem(&certs[2]), pem(&certs[3])].concat(),
+        )
+        .unwrap();
         std::fs::write(d.join("root.pem"), &ev.root_pem).unwrap();
-        let (ok, out) = openssl(&d, &["verify", "-x509_strict", "-CAfile", "root.pem", "-untrusted", "untrusted.pem", "ak.pem"]);
+        let (ok, out) = openssl(
+            &d,
+            &[
+                "verify",
+                "-x509_strict",
+                "-CAfile",
+                "root.pem",
+                "-untrusted",
+                "untrusted.pem",
+                "ak.pem",
+            ],
+        );
         assert!(ok, "{out}");
         // Report signature: P-384/SHA-384 over everything but the last 96 bytes.
         let n = ev.report.len() - 96;
         std::fs::write(d.join("signed.bin"), &ev.report[..n]).unwrap();
         std::fs::write(d.join("sig.der"), der_sig(&ev.report[n..])).unwrap();
-        let (ok, out) = openssl(&d, &["x509", "-in", "ak.pem", "-pubkey", "-noout", "-out", "ak.pub"]);
+        let (ok, out) = openssl(
+            &d,
+            &[
+                "x509", "-in", "ak.pem", "-pubkey", "-noout", "-out", "ak.pub",
+            ],
+        );
         assert!(ok, "{out}");
-        let (ok, out) = openssl(&d, &["dgst", "-sha384", "-verify", "ak.pub", "-signature", "sig.der", "signed.bin"]);
+        let (ok, out) = openssl(
+            &d,
+            &[
+                "dgst",
+                "-sha384",
+                "-verify",
+                "ak.pub",
+                "-signature",
+                "sig.der",
+                "signed.bin",
+            ],
+        );
         assert!(ok && out.contains("Verified OK"), "{out}");
         // One flipped bit: OpenSSL agrees it fails.
         let mut bad = ev.report[..n].to_vec();
         bad[100] ^= 1;
         std::fs::write(d.join("signed.bin"), bad).unwrap();
-        let (ok, _) = openssl(&d, &["dgst", "-sha384", "-verify", "ak.pub", "-signature", "sig.der", "signed.bin"]);
+        let (ok, _) = openssl(
+            &d,
+            &[
+                "dgst",
+                "-sha384",
+                "-verify",
+                "ak.pub",
+                "-signature",
+                "sig.der",
+                "signed.bin",
+            ],
+        );
         assert!(!ok);
         // The AK extension tail is the FWID TLV (openssl's DER dump of the leaf).
         let (ok, out) = openssl(&d, &["asn1parse", "-in", "ak.pem"]);

@@ -230,6 +230,7 @@ pub fn encode_vbios_version(s: &str) -> Option<[u8; 8]> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

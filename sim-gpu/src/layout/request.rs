@@ -10,7 +10,9 @@ use super::{GET_MEASUREMENTS, SPDM_VERSION_11};
 /// GET_MEASUREMENTS request message, 37 bytes — DSP0274 1.1 §10.11 Table 40 (with a nonce, as the
 /// H100 verifier sends it: Param1 bit 0 = signature requested).
 #[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 pub struct GetMeasurementsRequest {
     /// SPDMVersion (offset 0): 0x11.
     pub spdm_version: u8,

@@ -17,7 +17,9 @@ use super::{DIGEST_SIZE, MEASUREMENTS, SIGNATURE_SIZE, SPDM_VERSION_11};
 
 /// Fixed part of the MEASUREMENTS response, 8 bytes — DSP0274 1.1 Table 43.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 pub struct MeasurementsResponseHeader {
     /// SPDMVersion (offset 0): 0x11.
     pub spdm_version: u8,
@@ -47,7 +49,9 @@ const _: () = assert!(
 /// (Index, MeasurementSpecification, MeasurementSize) and Table 46 (DMTFSpecMeasurementValueType,
 /// DMTFSpecMeasurementValueSize). The value follows.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 pub struct MeasurementBlockHeader {
     /// Index (offset 0): 1..N in order on H100.
     pub index: u8,
@@ -252,7 +256,9 @@ fn parse_record(
                 },
             ));
         }
-        let value = r.take("DMTFSpecMeasurementValue", usize::from(vsize))?.to_vec();
+        let value = r
+            .take("DMTFSpecMeasurementValue", usize::from(vsize))?
+            .to_vec();
         blocks.push(MeasurementBlock {
             index: h.index,
             measurement_specification: h.measurement_specification,
