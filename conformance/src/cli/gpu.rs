@@ -20,50 +20,54 @@ pub enum CcModeArg {
     Devtools,
 }
 
+/// Arguments of `cvmsim gpu evidence`.
+#[derive(Debug, clap::Args)]
+pub struct EvidenceArgs {
+    /// Output folder (created if missing; files written atomically).
+    #[arg(long)]
+    out: PathBuf,
+    /// The verifier's nonce (32 bytes, hex; shorter values are zero-padded on the right).
+    #[arg(long)]
+    nonce: String,
+    /// Picks the simulated device.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Driver version.
+    #[arg(long)]
+    driver: Option<String>,
+    /// VBIOS version, e.g. 96.00.9F.00.01.
+    #[arg(long)]
+    vbios: Option<String>,
+    /// PROJECT (1010 = PCIe board, G520 = HGX).
+    #[arg(long)]
+    project: Option<String>,
+    /// PROJECT_SKU.
+    #[arg(long)]
+    project_sku: Option<String>,
+    /// CHIP_SKU.
+    #[arg(long)]
+    chip_sku: Option<String>,
+    /// CC mode.
+    #[arg(long, value_enum, default_value = "on")]
+    cc_mode: CcModeArg,
+    /// Protected PCIe (PROTECTED_PCIE_STATUS 0xAA, FEATURE_FLAG 2).
+    #[arg(long)]
+    ppcie: bool,
+    /// NVDEC0 enabled (NVDEC0_STATUS 0xAA).
+    #[arg(long)]
+    nvdec0: bool,
+    /// Emit deliberately broken evidence: measurement, vbios-measurement, signature, wrong-key,
+    /// fwid, nonce, four-certs, rim-hash, rim-wrong-signer.
+    #[arg(long)]
+    tamper: Option<String>,
+}
+
 /// `cvmsim gpu` commands.
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// Issues H100 evidence: report.hex, report.bin, certchain.pem, root_ca.pem, rims/<RIM-ID>.xml,
     /// rim_root_ca.pem, evidence.json.
-    Evidence {
-        /// Output folder (created if missing; files written atomically).
-        #[arg(long)]
-        out: PathBuf,
-        /// The verifier's nonce (32 bytes, hex; shorter values are zero-padded on the right).
-        #[arg(long)]
-        nonce: String,
-        /// Picks the simulated device.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Driver version.
-        #[arg(long)]
-        driver: Option<String>,
-        /// VBIOS version, e.g. 96.00.9F.00.01.
-        #[arg(long)]
-        vbios: Option<String>,
-        /// PROJECT (1010 = PCIe board, G520 = HGX).
-        #[arg(long)]
-        project: Option<String>,
-        /// PROJECT_SKU.
-        #[arg(long)]
-        project_sku: Option<String>,
-        /// CHIP_SKU.
-        #[arg(long)]
-        chip_sku: Option<String>,
-        /// CC mode.
-        #[arg(long, value_enum, default_value = "on")]
-        cc_mode: CcModeArg,
-        /// Protected PCIe (PROTECTED_PCIE_STATUS 0xAA, FEATURE_FLAG 2).
-        #[arg(long)]
-        ppcie: bool,
-        /// NVDEC0 enabled (NVDEC0_STATUS 0xAA).
-        #[arg(long)]
-        nvdec0: bool,
-        /// Emit deliberately broken evidence: measurement, vbios-measurement, signature, wrong-key,
-        /// fwid, nonce, four-certs, rim-hash, rim-wrong-signer.
-        #[arg(long)]
-        tamper: Option<String>,
-    },
+    Evidence(Box<EvidenceArgs>),
     /// Verifies a report with its chain (and RIMs if given).
     Verify {
         /// The report: binary, or its hex text (NVIDIA's sample files).
@@ -118,20 +122,21 @@ pub enum Cmd {
 /// Runs a `gpu` command.
 pub fn run(cmd: Cmd) -> CmdResult {
     match cmd {
-        Cmd::Evidence {
-            out,
-            nonce,
-            seed,
-            driver,
-            vbios,
-            project,
-            project_sku,
-            chip_sku,
-            cc_mode,
-            ppcie,
-            nvdec0,
-            tamper,
-        } => {
+        Cmd::Evidence(args) => {
+            let EvidenceArgs {
+                out,
+                nonce,
+                seed,
+                driver,
+                vbios,
+                project,
+                project_sku,
+                chip_sku,
+                cc_mode,
+                ppcie,
+                nvdec0,
+                tamper,
+            } = *args;
             let nonce = sim_core::hexarg::fixed::<32>("--nonce", &nonce)?;
             let mut fw = FirmwareSet::default();
             if let Some(v) = driver {
