@@ -34,6 +34,9 @@ fn committed_gpu_keys_are_current() {
     }
     for (n, t) in &files {
         let got = std::fs::read_to_string(dir.join(n)).unwrap_or_default();
-        assert_eq!(&got, t, "{n} is stale: run CVMSIM_REGENERATE=1 cargo test -p sim-gpu --test keys");
+        assert_eq!(
+            &got, t,
+            "{n} is stale: run CVMSIM_REGENERATE=1 cargo test -p sim-gpu --test keys"
+        );
     }
 }
