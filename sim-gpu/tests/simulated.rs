@@ -236,3 +236,113 @@ fn openssl_verifies_the_chain_and_the_report_signature() {
         std::fs::remove_dir_all(&d).unwrap();
     }
 }
+
+#[test]
+fn opaque_data_matches_the_580_159_03_capture_field_by_field() {
+    // The capture's firmware set (README): H100 PCIe 1010/0205/862, driver 580.159.03, VBIOS 96.00.74.00.20.
+    let t = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../vectors/gpu/captures/h100pcie-862_580.159.03_nvat-testdata.report.hex"
+    ))
+    .unwrap();
+    let real = sim_gpu::layout::Report::parse(&hex::decode(t.trim()).unwrap()).unwrap();
+    let mut cfg = DeviceConfig::new(0);
+    cfg.firmware = FirmwareSet {
+        driver_version: "580.159.03".into(),
+        vbios_version: "96.00.74.00.20".into(),
+        project: "1010".into(),
+        project_sku: "0205".into(),
+        chip_sku: "862".into(),
+        chip_sku_mod: "0".into(),
+        board_id: 0x4a1,
+    };
+    let ev = issue(cfg, [0; 32], None).unwrap();
+    let sim = sim_gpu::layout::Report::parse(&ev.report).unwrap();
+    let kinds = |r: &sim_gpu::layout::Report| -> Vec<_> {
+        r.response
+            .opaque
+            .fields
+            .iter()
+            .map(|f| (f.kind, f.value.len()))
+            .collect()
+    };
+    // Same types, in the same order, with the same lengths.
+    assert_eq!(kinds(&sim), kinds(&real));
+    assert_eq!(sim.response.opaque_length, real.response.opaque_length);
+    // Same bytes, except the firmware digests (FWID) and the per-register counts (MSRSCNT).
+    use sim_gpu::layout::OpaqueType::{FWID, MSRSCNT};
+    for (a, b) in sim
+        .response
+        .opaque
+        .fields
+        .iter()
+        .zip(&real.response.opaque.fields)
+    {
+        if a.kind != FWID && a.kind != MSRSCNT {
+            assert_eq!(a.value, b.value, "{:?}", a.kind);
+        }
+    }
+    assert_eq!(ev.report.len(), 37 + 8 + 64 * 55 + 32 + 2 + 435 + 96);
+}
+
+#[test]
+fn claims_have_the_shape_of_nvidias_claims_3_0() {
+    let want: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../vectors/gpu/captures/h100pcie_550.90.07_nras-claims-decoded.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let want = want["GPU-0"].as_object().unwrap();
+    let ev = issue(DeviceConfig::new(0), [3; 32], None).unwrap();
+    let got = check(&ev, Some([3; 32])).claims;
+    let got = got.as_object().unwrap();
+    for (k, v) in want {
+        if ["iss", "iat", "exp", "nbf", "jti"].contains(&k.as_str()) {
+            continue; // token fields, not claims of the evidence
+        }
+        let g = got.get(k).unwrap_or_else(|| panic!("claim {k} missing"));
+        let kind = |x: &serde_json::Value| std::mem::discriminant(x);
+        assert_eq!(kind(g), kind(v), "claim {k}: {g} vs NVIDIA's {v}");
+        if v.is_boolean() {
+            assert_eq!(g, v, "claim {k}");
+        }
+        if let Some(o) = v.as_object() {
+            let ok: Vec<_> = o.keys().collect();
+            let gk: Vec<_> = g.as_object().unwrap().keys().collect();
+            assert_eq!(gk, ok, "claim {k}");
+        }
+    }
+    assert_eq!(got["hwmodel"], want["hwmodel"]);
+    assert_eq!(got["measres"], want["measres"]);
+    assert_eq!(got["dbgstat"], want["dbgstat"]);
+    assert_eq!(got["oemid"], want["oemid"]);
+}
+
+#[test]
+fn an_index_active_in_both_rims_is_a_conflict() {
+    let ev = issue(DeviceConfig::new(0), [3; 32], None).unwrap();
+    let report = sim_gpu::layout::Report::parse(&ev.report).unwrap();
+    let driver = sim_gpu::rim::Rim::parse(&ev.rims[0].1).unwrap();
+    let mut vbios = sim_gpu::rim::Rim::parse(&ev.rims[1].1).unwrap();
+    assert!(
+        sim_gpu::verify::compare_measurements(&report, &driver, &vbios)
+            .unwrap()
+            .is_empty()
+    );
+    vbios.resources[7].active = true; // index 7 belongs to the driver RIM
+    let e = sim_gpu::verify::compare_measurements(&report, &driver, &vbios).unwrap_err();
+    assert!(e.contains("index 7 is active in both"), "{e}");
+    // A runtime value equal to a non-first alternative still matches.
+    let mut d2 = driver.clone();
+    let r = d2.resources.iter_mut().find(|r| r.index == 21).unwrap();
+    let actual = r.hashes[0].clone();
+    r.hashes = vec!["ab".repeat(48), actual];
+    assert!(sim_gpu::verify::compare_measurements(&report, &d2, &vbios.clone()).is_err()); // still conflicting
+    vbios.resources[7].active = false;
+    assert!(sim_gpu::verify::compare_measurements(&report, &d2, &vbios)
+        .unwrap()
+        .is_empty());
+}
