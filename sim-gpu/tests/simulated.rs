@@ -346,3 +346,20 @@ fn an_index_active_in_both_rims_is_a_conflict() {
         .unwrap()
         .is_empty());
 }
+
+#[test]
+fn the_committed_simulated_vector_is_reproduced_byte_for_byte() {
+    // vectors/gpu/simulated/h100-550.90.07_seed0 was written by
+    // `cvmsim gpu evidence --out DIR --nonce 4cff7f53...af2e --seed 0`.
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../vectors/gpu/simulated/h100-550.90.07_seed0");
+    let nonce: [u8; 32] =
+        hex::decode("4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e")
+            .unwrap()
+            .try_into()
+            .unwrap();
+    let ev = issue(DeviceConfig::new(0), nonce, None).unwrap();
+    for (name, bytes) in ev.files() {
+        assert_eq!(std::fs::read(dir.join(&name)).unwrap(), bytes, "{name}");
+    }
+}
