@@ -258,6 +258,7 @@ def main():
     ap.add_argument("--only", help="run only the cases whose name contains this")
     ap.add_argument("--one", nargs=4, metavar=("FOLDER", "DRIVER", "VBIOS", "REVOKE"))
     a = ap.parse_args()
+    a.cvmsim, a.keys, a.work = (os.path.abspath(x) for x in (a.cvmsim, a.keys, a.work))
     if a.one:
         folder, driver, vbios, revoke = a.one
         attest_one(folder, a.keys, driver, vbios, None if revoke == "-" else revoke)
@@ -274,9 +275,10 @@ def main():
             driver = FIRMWARE[fw][FIRMWARE[fw].index("--driver") + 1]
             vbios = FIRMWARE[fw][FIRMWARE[fw].index("--vbios") + 1].lower()
         p = subprocess.run(
-            [sys.executable, __file__, "--cvmsim", a.cvmsim, "--keys", a.keys, "--work", a.work,
+            [sys.executable, os.path.abspath(__file__), "--cvmsim", a.cvmsim, "--keys", a.keys, "--work", a.work,
              "--one", folder, driver, vbios, mock.get("revoke", "-")],
             capture_output=True, text=True, timeout=300,
+            cwd=a.work,  # NVIDIA's verifier writes verifier.log into its working directory
         )
         lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
         got = json.loads(lines[-1]) if lines else {"overall": None, "error": p.stderr[-2000:]}

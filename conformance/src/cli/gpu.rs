@@ -199,6 +199,16 @@ pub fn run(cmd: Cmd) -> CmdResult {
             let parsed = Report::parse(&bytes)
                 .map_err(|e| Failure::Input(format!("{}: {e}", report.display())))?;
             let chain = String::from_utf8_lossy(&read_file(&certchain)?).into_owned();
+            match sim_core::x509::pem_certs(&chain) {
+                Ok(c) if !c.is_empty() => {}
+                Ok(_) => {
+                    return Err(Failure::Input(format!(
+                        "{}: no PEM certificate",
+                        certchain.display()
+                    )))
+                }
+                Err(e) => return Err(Failure::Input(format!("{}: {e}", certchain.display()))),
+            }
             let root_der = read_cert(&root)?;
             let nonce = nonce
                 .map(|n| sim_core::hexarg::fixed::<32>("--nonce", &n))
