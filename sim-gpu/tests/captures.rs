@@ -337,3 +337,21 @@ fn rims_535_vbios_measurements_match_and_trustee_index_9_mismatches() {
         chk.chain
     );
 }
+
+#[test]
+fn blackwell_contrast_sample_signature_and_chain_verify_but_it_is_not_hopper() {
+    // Documented outcome: GB100 evidence has the same layout and root; its leaf carries the DICE TcbInfo
+    // extension 2.23.133.5.4.1.1 instead of 2.23.133.5.4.1, which this Hopper verifier does not read.
+    let root = root("root_nvidia-device-identity-ca.pem");
+    let bytes = report("gb100_575.32_nvat-sample.report.hex");
+    let chain =
+        std::fs::read_to_string(dir().join("gb100_575.32_nvat-sample.certchain.pem")).unwrap();
+    let v = sim_gpu::verify::verify(&bytes, &chain, &root, None, &opts("2025-06-01T00:00:00Z"));
+    let failed: Vec<&str> = v
+        .checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(failed, ["GPU-ARCH", "GPU-FWID-MATCH"]);
+}
