@@ -164,6 +164,14 @@ pub enum DeviceError {
     /// The VBIOS version is not `XX.XX.XX.XX.XX`.
     #[error("VBIOS version {0:?} is not five dot-separated hex bytes")]
     BadVbiosVersion(String),
+    /// A firmware field holds characters a RIM id or an opaque ASCII field cannot carry.
+    #[error("{field} {value:?}: only ASCII letters, digits, '.', '_' and '-' are allowed")]
+    BadFirmwareField {
+        /// The field.
+        field: &'static str,
+        /// The value given.
+        value: String,
+    },
     /// The PKI could not be built.
     #[error(transparent)]
     Pki(#[from] PkiError),
@@ -187,6 +195,24 @@ impl H100 {
     /// Builds the device.
     pub fn new(config: DeviceConfig) -> Result<Self, DeviceError> {
         let fw = &config.firmware;
+        for (field, value) in [
+            ("driver version", &fw.driver_version),
+            ("project", &fw.project),
+            ("project SKU", &fw.project_sku),
+            ("chip SKU", &fw.chip_sku),
+            ("chip SKU mod", &fw.chip_sku_mod),
+        ] {
+            let ok = !value.is_empty()
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+            if !ok {
+                return Err(DeviceError::BadFirmwareField {
+                    field,
+                    value: value.clone(),
+                });
+            }
+        }
         let vbios_bytes = encode_vbios_version(&fw.vbios_version)
             .ok_or_else(|| DeviceError::BadVbiosVersion(fw.vbios_version.clone()))?;
         let cas = DeviceCas::new()?;

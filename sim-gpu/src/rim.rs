@@ -186,13 +186,34 @@ impl Rim {
     }
 
     /// The unsigned SWID document, laid out as NVIDIA's RIMs are (namespaces, attribute order,
-    /// four-space indentation).
+    /// four-space indentation). Attribute values are escaped.
     pub fn to_xml(&self) -> String {
+        let esc = |v: &str| {
+            v.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('"', "&quot;")
+        };
+        let e = Rim {
+            tag_id: esc(&self.tag_id),
+            colloquial_version: esc(&self.colloquial_version),
+            product: esc(&self.product),
+            manufacturer_id: esc(&self.manufacturer_id),
+            resources: self
+                .resources
+                .iter()
+                .map(|r| Resource {
+                    hashes: r.hashes.iter().map(|h| esc(h)).collect(),
+                    name: esc(&r.name),
+                    ..r.clone()
+                })
+                .collect(),
+        };
+        let this = &e;
         let mut s = String::new();
         let _ = writeln!(
             s,
             "<SoftwareIdentity xmlns=\"{SWID_NS}\" xmlns:ns0=\"{SWID_NS}\" xmlns:ns2=\"{HASH_NS}\" corpus=\"false\" name=\"{}\" patch=\"false\" supplemental=\"false\" tagId=\"{}\" version=\"1.0\" tagVersion=\"0\">",
-            self.product, self.tag_id
+            this.product, this.tag_id
         );
         s.push_str(
             "    <ns0:Entity name=\"NVIDIA Corporation\" role=\"softwareCreator tagCreator\"/>\n",
@@ -200,10 +221,10 @@ impl Rim {
         let _ = writeln!(
             s,
             "    <ns0:Meta xmlns:ns1=\"{RIM_NS}\" colloquialVersion=\"{}\" edition=\"GPU\" product=\"{}\" revision=\"r1\" PayloadType=\"direct\" ns1:BindingSpec=\"RIMIM\" ns1:BindingSpecVersion=\"1.01\" ns1:PlatformManufacturerId=\"{m}\" ns1:PlatformManufacturerStr=\"NVIDIA Corporation\" ns1:PlatformModel=\"{}\" ns1:FirmwareManufacturer=\"NVIDIA Corporation\" ns1:FirmwareManufacturerId=\"{m}\"/>",
-            self.colloquial_version, self.product, self.product, m = self.manufacturer_id
+            this.colloquial_version, this.product, this.product, m = this.manufacturer_id
         );
         let _ = writeln!(s, "    <ns0:Payload xmlns:SHA384=\"{HASH_NS}\">");
-        for r in &self.resources {
+        for r in &this.resources {
             let _ = write!(
                 s,
                 "        <ns0:Resource type=\"Measurement\" index=\"{}\" active=\"{}\" alternatives=\"{}\"",

@@ -219,7 +219,11 @@ pub fn format_vbios_version(v: [u8; 8]) -> String {
 /// The 8 opaque bytes for a VBIOS version `96.00.74.00.1A` (inverse of [`format_vbios_version`]).
 pub fn encode_vbios_version(s: &str) -> Option<[u8; 8]> {
     let parts: Vec<&str> = s.split('.').collect();
-    if parts.len() != 5 || parts.iter().any(|p| p.len() != 2) {
+    if parts.len() != 5
+        || parts
+            .iter()
+            .any(|p| p.len() != 2 || !p.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
         return None;
     }
     let joined = parts.concat();
