@@ -45,6 +45,9 @@ CASES = [
     ("tamper/rim-hash", "h100-550", 0, ["--tamper", "rim-hash"], {}, False, "driver-rim-signature-verified"),
     ("tamper/rim-wrong-signer", "h100-550", 0, ["--tamper", "rim-wrong-signer"], {}, False, "driver-rim-signature-verified"),
     ("tamper/devtools", "h100-550", 0, ["--cc-mode", "devtools"], {}, False, '"measres": "fail"'),
+    # Verifiers disagree here (gpu.md §4.3): NVAT and cvmsim skip index 35 when NVDEC0 is disabled;
+    # NVIDIA's Python verifier compares it anyway and rejects.
+    ("disputed/nvdec0-index35", "h100-550", 0, ["--tamper", "nvdec0-index35"], {}, False, '"measres": "fail"'),
     ("revoked/device-l3-ocsp", "h100-550", 0, [], {"revoke": "device-l3"}, False, '"ocsp_status": "revoked"'),
 ]
 

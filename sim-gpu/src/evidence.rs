@@ -30,6 +30,10 @@ pub enum Tamper {
     RimHash,
     /// A RIM signed by a key outside the RIM PKI.
     RimWrongSigner,
+    /// NVDEC0 disabled (0x55) and block 36 (RIM index 35) off its golden values, correctly signed.
+    /// Verifiers disagree (gpu.md §4.3): NVAT skips index 35 when NVDEC0 is disabled and accepts, as
+    /// this project's verifier does; NVIDIA's Python verifier never skips it and rejects.
+    Nvdec0Index35,
 }
 
 impl Tamper {
@@ -46,9 +50,16 @@ impl Tamper {
         ("rim-wrong-signer", Tamper::RimWrongSigner),
     ];
 
+    /// Variants on which verifiers disagree (not in [`Tamper::ALL`]): name, variant.
+    pub const DISPUTED: [(&'static str, Tamper); 1] = [("nvdec0-index35", Tamper::Nvdec0Index35)];
+
     /// Looks a variant up by name.
     pub fn from_name(s: &str) -> Option<Tamper> {
-        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, t)| *t)
+        Self::ALL
+            .iter()
+            .chain(Self::DISPUTED.iter())
+            .find(|(n, _)| *n == s)
+            .map(|(_, t)| *t)
     }
 
     /// The verifier check (rule ID of [`crate::verify::verify`]) this variant must fail.
@@ -60,6 +71,8 @@ impl Tamper {
             Tamper::Nonce => "GPU-NONCE-MATCH",
             Tamper::FourCerts => "GPU-CERT-CHAIN-COUNT",
             Tamper::RimHash | Tamper::RimWrongSigner => "GPU-DRIVER-RIM-SIGNATURE",
+            // Accepted here (NVAT's rule); NVIDIA's Python verifier fails this measurement.
+            Tamper::Nvdec0Index35 => "GPU-MEASUREMENTS",
         }
     }
 }
@@ -87,6 +100,10 @@ pub fn issue(
     nonce: [u8; 32],
     tamper: Option<Tamper>,
 ) -> Result<EvidenceSet, EvidenceError> {
+    let mut config = config;
+    if tamper == Some(Tamper::Nvdec0Index35) {
+        config.nvdec0_enabled = false;
+    }
     let dev = H100::new(config.clone())?;
     let rim_pki = RimPki::new().map_err(DeviceError::from)?;
     let asked = match tamper {
@@ -98,11 +115,12 @@ pub fn issue(
         _ => nonce,
     };
     let mut report = match tamper {
-        Some(Tamper::Measurement) | Some(Tamper::VbiosMeasurement) => {
-            let block = if tamper == Some(Tamper::Measurement) {
-                7
-            } else {
-                0
+        Some(Tamper::Measurement | Tamper::VbiosMeasurement | Tamper::Nvdec0Index35) => {
+            // 0-based block positions: RIM index 7 (driver), 0 (VBIOS), 35 (driver, NVDEC).
+            let block = match tamper {
+                Some(Tamper::Measurement) => 7,
+                Some(Tamper::Nvdec0Index35) => 35,
+                _ => 0,
             };
             dev.get_measurements_with(asked, |r| {
                 if let Some(b) = r.blocks.get_mut(block) {

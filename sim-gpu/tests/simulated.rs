@@ -106,6 +106,38 @@ fn every_tampered_variant_fails_its_rule() {
 }
 
 #[test]
+fn nvdec0_disabled_skips_index_35_as_nvat_does() {
+    let nonce = [0x42u8; 32];
+    let ev = issue(DeviceConfig::new(0), nonce, Some(Tamper::Nvdec0Index35)).unwrap();
+    let r = sim_gpu::layout::Report::parse(&ev.report).unwrap();
+    assert_eq!(
+        r.response
+            .opaque
+            .get(sim_gpu::layout::OpaqueType::NVDEC0_STATUS),
+        Some(&[0x55][..])
+    );
+    let v = check(&ev, Some(nonce));
+    assert!(v.is_valid(), "{:?}", v.first_failure());
+    let golden = sim_gpu::rim::Rim::parse(&ev.rims[0].1).unwrap();
+    let r35 = golden.resources.iter().find(|x| x.index == 35).unwrap();
+    assert!(
+        !r35.hashes
+            .contains(&hex::encode(r.measurement(36).unwrap())),
+        "block 36 must be off golden"
+    );
+    // With NVDEC0 enabled the same register value is a mismatch.
+    let mut cfg = DeviceConfig::new(0);
+    cfg.nvdec0_enabled = true;
+    let dev = sim_gpu::device::H100::new(cfg).unwrap();
+    let bad = dev
+        .get_measurements_with(nonce, |r| r.blocks[35].value[0] ^= 1)
+        .unwrap();
+    let mut ev2 = issue(DeviceConfig::new(0), nonce, None).unwrap();
+    ev2.report = bad;
+    assert!(check(&ev2, Some(nonce)).failed("GPU-MEASUREMENTS"));
+}
+
+#[test]
 fn devtools_mode_fails_the_production_rim_and_cc_off_gives_no_report() {
     let mut cfg = DeviceConfig::new(0);
     cfg.cc_mode = CcMode::Devtools;

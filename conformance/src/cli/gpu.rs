@@ -57,7 +57,8 @@ pub struct EvidenceArgs {
     #[arg(long)]
     nvdec0: bool,
     /// Emit deliberately broken evidence: measurement, vbios-measurement, signature, wrong-key,
-    /// fwid, nonce, four-certs, rim-hash, rim-wrong-signer.
+    /// fwid, nonce, four-certs, rim-hash, rim-wrong-signer; or nvdec0-index35 (verifiers disagree:
+    /// NVAT and cvmsim accept it, NVIDIA's Python verifier rejects it).
     #[arg(long)]
     tamper: Option<String>,
 }
