@@ -364,7 +364,9 @@ pub fn cases() -> Result<Vec<Case>, String> {
     ));
 
     // Invalid: structure.
-    let structure: Vec<(&str, Product, Option<ReportVersion>, usize, u8, &str)> = vec![
+    // (case, product, report version, offset, bits to set, defect)
+    type StructureCase<'a> = (&'a str, Product, Option<ReportVersion>, usize, u8, &'a str);
+    let structure: Vec<StructureCase> = vec![
         (
             "reserved-0x04c-set",
             Product::Genoa,
