@@ -2,7 +2,8 @@
 //!
 //! | platform | told by | files read |
 //! |---|---|---|
-//! | SNP | `report.bin` (1184 bytes, or any size: a wrong size is a structure failure) | `vcek.der`/`vcek.pem` or `vlek.der`/`vlek.pem`; the chain from `cert_chain.pem`, or `ask.pem`/`asvk.pem` + `ark.pem`, or `certs.bin`; `crl.der` |
+//! | SNP | `report.bin` without `certchain.pem` | `vcek.der`/`vcek.pem` or `vlek.der`/`vlek.pem`; the chain from `cert_chain.pem`, or `ask.pem`/`asvk.pem` + `ark.pem`, or `certs.bin`; `crl.der` |
+//! | GPU | `certchain.pem` with `report.bin` or `report.hex` | `root_ca.pem` (else NVIDIA's bundled root); `rims/<RIM-ID>.xml` with `rim_root_ca.pem` (else NVIDIA's RIM root); the nonce from `evidence.json` |
 //!
 //! What a folder lacks is skipped, not failed: an SNP report with only `vcek.der` is checked against
 //! AMD's bundled real roots (chosen by the VCEK's productName). A `manifest.json` may name the files
@@ -17,6 +18,8 @@
 //! | `measurement`, `report_data`, `host_data` (hex) | `SNP-POLICY-MEASUREMENT`, `-REPORT-DATA`, `-HOST-DATA` |
 //! | `vmpl` (number) | `SNP-POLICY-VMPL` |
 //! | `require_platform_info` (hex) | `SNP-POLICY-PLATFORM-INFO` |
+//! | `nonce` (hex) | GPU: the nonce the verifier asked with (overrides `evidence.json`) |
+//! | `allow_trailing_bytes` (bool) | GPU: accept bytes after the signature (trustee's behaviour) |
 
 use std::path::{Path, PathBuf};
 
@@ -66,6 +69,10 @@ pub struct PolicyFile {
     pub vmpl: Option<u32>,
     /// Required PLATFORM_INFO bits, hex.
     pub require_platform_info: Option<String>,
+    /// GPU: the expected nonce, hex.
+    pub nonce: Option<String>,
+    /// GPU: accept bytes after the signature.
+    pub allow_trailing_bytes: Option<bool>,
 }
 
 struct Folder {
@@ -105,6 +112,11 @@ pub fn detect(dir: &Path) -> Result<Platform, DirError> {
     if let Some(p) = f.manifest.platform {
         return Ok(p);
     }
+    if f.find("certchain", &["certchain.pem"]).is_some()
+        && f.find("report", &["report.bin", "report.hex"]).is_some()
+    {
+        return Ok(Platform::Gpu);
+    }
     if f.find("report", &["report.bin"]).is_some() && f.find("quote", &["quote.bin"]).is_none() {
         return Ok(Platform::Snp);
     }
@@ -127,6 +139,7 @@ pub fn verify_dir(dir: &Path, now: Option<i64>) -> Result<Verdict, DirError> {
     };
     match platform {
         Platform::Snp => verify_snp(&f, &policy, now),
+        Platform::Gpu => verify_gpu(&f, &policy, now),
         other => Err(DirError::Input(format!(
             "{}: {other} evidence folders are not supported yet",
             dir.display()
@@ -246,6 +259,112 @@ fn verify_snp(f: &Folder, pf: &PolicyFile, now: i64) -> Result<Verdict, DirError
     let mut v = sim_snp::verify::verify(&ev, &policy, sim_snp::verify::Options { now });
     if bundled_roots {
         v.claim("roots", "bundled AMD roots");
+    }
+    Ok(v)
+}
+
+fn verify_gpu(f: &Folder, pf: &PolicyFile, now: i64) -> Result<Verdict, DirError> {
+    let report = match f.find("report", &["report.bin"]) {
+        Some(p) => f.read(&p)?,
+        None => {
+            let p = f
+                .find("report_hex", &["report.hex"])
+                .ok_or_else(|| DirError::Unknown(f.dir.display().to_string()))?;
+            let text: String = String::from_utf8_lossy(&f.read(&p)?)
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            hex::decode(text).map_err(|e| DirError::Input(format!("{}: hex: {e}", p.display())))?
+        }
+    };
+    let chain_path = f
+        .find("certchain", &["certchain.pem"])
+        .ok_or_else(|| DirError::Unknown(f.dir.display().to_string()))?;
+    let chain = String::from_utf8(f.read(&chain_path)?)
+        .map_err(|_| DirError::Input(format!("{}: not PEM", chain_path.display())))?;
+    let pem_der = |text: &str, what: &str| {
+        sim_core::x509::cert_der_from_bytes(text.as_bytes())
+            .map_err(|e| DirError::Input(format!("{what}: {e}")))
+    };
+    let (root, bundled) = match f.find("root", &["root_ca.pem"]) {
+        Some(p) => (
+            pem_der(
+                &String::from_utf8_lossy(&f.read(&p)?),
+                &p.display().to_string(),
+            )?,
+            false,
+        ),
+        None => (
+            pem_der(
+                sim_gpu::roots::NVIDIA_DEVICE_ROOT_PEM,
+                "bundled NVIDIA root",
+            )?,
+            true,
+        ),
+    };
+    let mut nonce = None;
+    if let Some(p) = f.find("evidence", &["evidence.json"]) {
+        let j: serde_json::Value = serde_json::from_slice(&f.read(&p)?)
+            .map_err(|e| DirError::Input(format!("{}: {e}", p.display())))?;
+        let n = j
+            .get(0)
+            .and_then(|e| e.get("nonce"))
+            .or_else(|| j.get("nonce"))
+            .and_then(|n| n.as_str());
+        if let Some(n) = n {
+            nonce = Some(
+                sim_core::hexarg::fixed::<32>("evidence.json nonce", n)
+                    .map_err(|e| DirError::Input(e.to_string()))?,
+            );
+        }
+    }
+    if let Some(n) = hex_field::<32>("nonce", &pf.nonce)? {
+        nonce = Some(n);
+    }
+    // RIMs: rims/<RIM-ID>.xml (or .swidtag) named after the report's opaque data.
+    let rims_dir = f.dir.join("rims");
+    let mut rim_texts = None;
+    if rims_dir.is_dir() {
+        if let Ok(parsed) = sim_gpu::layout::Report::parse(&report) {
+            let (driver_id, vbios_id) = sim_gpu::rim::rim_ids(&parsed);
+            let read_rim = |id: &str| -> Option<String> {
+                ["xml", "swidtag"].iter().find_map(|ext| {
+                    std::fs::read_to_string(rims_dir.join(format!("{id}.{ext}"))).ok()
+                })
+            };
+            let rim_root = match f.find("rim_root", &["rim_root_ca.pem"]) {
+                Some(p) => pem_der(
+                    &String::from_utf8_lossy(&f.read(&p)?),
+                    &p.display().to_string(),
+                )?,
+                None => pem_der(
+                    sim_gpu::roots::NVIDIA_RIM_ROOT_PEM,
+                    "bundled NVIDIA RIM root",
+                )?,
+            };
+            if let (Some(d), Some(v)) = (read_rim(&driver_id), read_rim(&vbios_id)) {
+                rim_texts = Some((d, v, rim_root));
+            }
+        }
+    }
+    let inputs = rim_texts
+        .as_ref()
+        .map(|(d, v, r)| sim_gpu::verify::RimInputs {
+            driver: d,
+            vbios: v,
+            root_der: r,
+        });
+    let opts = sim_gpu::verify::Options {
+        nonce,
+        now,
+        allow_trailing_bytes: pf.allow_trailing_bytes.unwrap_or(false),
+    };
+    let mut v = sim_gpu::verify::verify(&report, &chain, &root, inputs, &opts);
+    if bundled {
+        v.claim("roots", "bundled NVIDIA roots");
+    }
+    if rim_texts.is_none() {
+        v.claim("rims", "not given: measurements not appraised");
     }
     Ok(v)
 }

@@ -18,6 +18,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sim_core::Platform;
 
+pub mod gpu;
 pub mod snp;
 
 /// The expected verdict of a case.
@@ -80,6 +81,9 @@ pub fn cases(platform: Option<Platform>) -> Result<Vec<Case>, String> {
     let mut out = Vec::new();
     if platform.is_none() || platform == Some(Platform::Snp) {
         out.extend(snp::cases()?);
+    }
+    if platform.is_none() || platform == Some(Platform::Gpu) {
+        out.extend(gpu::cases()?);
     }
     Ok(out)
 }
