@@ -117,6 +117,11 @@ pub fn detect(dir: &Path) -> Result<Platform, DirError> {
     {
         return Ok(Platform::Gpu);
     }
+    if f.find("report", &["report.bin"]).is_none()
+        && f.find("evidence", &["evidence.json"]).is_some()
+    {
+        return Ok(Platform::Gpu);
+    }
     if f.find("report", &["report.bin"]).is_some() && f.find("quote", &["quote.bin"]).is_none() {
         return Ok(Platform::Snp);
     }
@@ -263,25 +268,65 @@ fn verify_snp(f: &Folder, pf: &PolicyFile, now: i64) -> Result<Verdict, DirError
     Ok(v)
 }
 
+/// NVIDIA's evidence JSON: `[{arch, nonce, evidence: base64(report), certificate: base64(PEM chain)}]`.
+fn gpu_evidence_json(f: &Folder) -> Result<Option<serde_json::Value>, DirError> {
+    match f.find("evidence", &["evidence.json"]) {
+        Some(p) => {
+            let j: serde_json::Value = serde_json::from_slice(&f.read(&p)?)
+                .map_err(|e| DirError::Input(format!("{}: {e}", p.display())))?;
+            Ok(Some(if j.is_array() {
+                j.get(0).cloned().unwrap_or_default()
+            } else {
+                j
+            }))
+        }
+        None => Ok(None),
+    }
+}
+
 fn verify_gpu(f: &Folder, pf: &PolicyFile, now: i64) -> Result<Verdict, DirError> {
-    let report = match f.find("report", &["report.bin"]) {
-        Some(p) => f.read(&p)?,
-        None => {
-            let p = f
-                .find("report_hex", &["report.hex"])
-                .ok_or_else(|| DirError::Unknown(f.dir.display().to_string()))?;
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let ev_json = gpu_evidence_json(f)?;
+    let from_json = |key: &str| -> Result<Option<Vec<u8>>, DirError> {
+        match ev_json
+            .as_ref()
+            .and_then(|j| j.get(key))
+            .and_then(|v| v.as_str())
+        {
+            Some(s) => b64
+                .decode(s)
+                .map(Some)
+                .map_err(|e| DirError::Input(format!("evidence.json {key}: {e}"))),
+            None => Ok(None),
+        }
+    };
+    let report = match (
+        f.find("report", &["report.bin"]),
+        f.find("report_hex", &["report.hex"]),
+    ) {
+        (Some(p), _) => f.read(&p)?,
+        (None, Some(p)) => {
             let text: String = String::from_utf8_lossy(&f.read(&p)?)
                 .chars()
                 .filter(|c| !c.is_whitespace())
                 .collect();
             hex::decode(text).map_err(|e| DirError::Input(format!("{}: hex: {e}", p.display())))?
         }
+        (None, None) => {
+            from_json("evidence")?.ok_or_else(|| DirError::Unknown(f.dir.display().to_string()))?
+        }
     };
-    let chain_path = f
-        .find("certchain", &["certchain.pem"])
-        .ok_or_else(|| DirError::Unknown(f.dir.display().to_string()))?;
-    let chain = String::from_utf8(f.read(&chain_path)?)
-        .map_err(|_| DirError::Input(format!("{}: not PEM", chain_path.display())))?;
+    let chain = match f.find("certchain", &["certchain.pem"]) {
+        Some(p) => String::from_utf8(f.read(&p)?)
+            .map_err(|_| DirError::Input(format!("{}: not PEM", p.display())))?,
+        None => {
+            let c = from_json("certificate")?
+                .ok_or_else(|| DirError::Input(format!("{}: no certchain.pem", f.dir.display())))?;
+            String::from_utf8(c)
+                .map_err(|_| DirError::Input("evidence.json certificate: not PEM".into()))?
+        }
+    };
     let pem_der = |text: &str, what: &str| {
         sim_core::x509::cert_der_from_bytes(text.as_bytes())
             .map_err(|e| DirError::Input(format!("{what}: {e}")))
@@ -303,20 +348,15 @@ fn verify_gpu(f: &Folder, pf: &PolicyFile, now: i64) -> Result<Verdict, DirError
         ),
     };
     let mut nonce = None;
-    if let Some(p) = f.find("evidence", &["evidence.json"]) {
-        let j: serde_json::Value = serde_json::from_slice(&f.read(&p)?)
-            .map_err(|e| DirError::Input(format!("{}: {e}", p.display())))?;
-        let n = j
-            .get(0)
-            .and_then(|e| e.get("nonce"))
-            .or_else(|| j.get("nonce"))
-            .and_then(|n| n.as_str());
-        if let Some(n) = n {
-            nonce = Some(
-                sim_core::hexarg::fixed::<32>("evidence.json nonce", n)
-                    .map_err(|e| DirError::Input(e.to_string()))?,
-            );
-        }
+    if let Some(n) = ev_json
+        .as_ref()
+        .and_then(|j| j.get("nonce"))
+        .and_then(|n| n.as_str())
+    {
+        nonce = Some(
+            sim_core::hexarg::fixed::<32>("evidence.json nonce", n)
+                .map_err(|e| DirError::Input(e.to_string()))?,
+        );
     }
     if let Some(n) = hex_field::<32>("nonce", &pf.nonce)? {
         nonce = Some(n);

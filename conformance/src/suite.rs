@@ -241,15 +241,9 @@ pub fn run_replay(
     platform: Option<Platform>,
     report: &mut RunReport,
 ) -> std::io::Result<()> {
-    let mut folders: Vec<std::path::PathBuf> = std::fs::read_dir(dir)?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
+    let mut folders = Vec::new();
+    collect_evidence_folders(dir, 0, &mut folders)?;
     folders.sort();
-    if folders.is_empty() {
-        folders.push(dir.to_path_buf());
-    }
     for f in folders {
         let name = f
             .file_name()
@@ -264,6 +258,18 @@ pub fn run_replay(
         }
         match evidence_dir::verify_dir(&f, now) {
             Ok(v) => {
+                if let Some(serde_json::Value::Array(skipped)) = v.claims.get("skipped") {
+                    for r in skipped.iter().filter_map(|r| r.as_str()) {
+                        report.checks.push(CheckResult {
+                            platform: p,
+                            source: "replay".into(),
+                            case: name.clone(),
+                            rule: r.to_string(),
+                            status: Status::Skipped,
+                            detail: "the folder lacks what this check needs".into(),
+                        });
+                    }
+                }
                 for c in &v.checks {
                     report.checks.push(CheckResult {
                         platform: p,
@@ -283,6 +289,28 @@ pub fn run_replay(
                 status: Status::Failed,
                 detail: e.to_string(),
             }),
+        }
+    }
+    Ok(())
+}
+
+/// Evidence folders at or below `dir` (three levels at most): a folder that holds evidence is one
+/// capture; otherwise its sub-folders are searched.
+fn collect_evidence_folders(
+    dir: &Path,
+    depth: usize,
+    out: &mut Vec<std::path::PathBuf>,
+) -> std::io::Result<()> {
+    if evidence_dir::detect(dir).is_ok() {
+        out.push(dir.to_path_buf());
+        return Ok(());
+    }
+    if depth >= 3 {
+        return Ok(());
+    }
+    for e in std::fs::read_dir(dir)?.flatten() {
+        if e.path().is_dir() {
+            collect_evidence_folders(&e.path(), depth + 1, out)?;
         }
     }
     Ok(())
