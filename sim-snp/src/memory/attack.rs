@@ -1,0 +1,1 @@
+//! Attack scenarios (placeholder filled below).

@@ -1,0 +1,1 @@
+//! Traces (placeholder filled below).
