@@ -7,6 +7,8 @@
 //! The plaintext page is `bytes(i % 251 for i in range(4096))`, SPA 0x12345000, keys `bytes(range(16))`
 //! (XEX) and `bytes(range(32))`, `bytes(range(32, 64))` (XTS).
 
+#![allow(clippy::unwrap_used)]
+
 use sha2::{Digest, Sha256};
 use sim_snp::memory::engine::Engine;
 

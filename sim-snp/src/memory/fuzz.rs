@@ -292,11 +292,16 @@ impl Case {
             rmp_end,
             rmp_end + PAGE_4K,
         ];
+        let boot = TraceEvent {
+            actor: "platform".into(),
+            op: super::trace::platform_op(m.config()),
+            result: format!("ok platform_info={:#x}", m.platform_info()),
+        };
         let mut c = Case {
             m,
             refs: Vec::new(),
             snapshots: HashMap::new(),
-            trace: Vec::new(),
+            trace: vec![boot],
             spas,
         };
         let mut rng = sim_core::rng::seeded("snp/memory/fuzz-launch", seed);

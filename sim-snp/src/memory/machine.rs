@@ -5,6 +5,7 @@
 //! Every check consults [`RuleSet`]; a switched-off rule lets the access through, to show what the rule is
 //! for. Faults and return codes are values, never panics.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use hmac::{Hmac, Mac};
@@ -243,6 +244,7 @@ pub struct Machine {
     next_nonce: u64,
     swap_engine: Engine,
     swap_mac_key: [u8; 32],
+    blocked: Cell<Option<&'static str>>,
 }
 
 fn aligned(x: u64, size: u64) -> bool {
@@ -276,6 +278,7 @@ impl Machine {
             next_nonce: 1,
             swap_engine: Engine::xts256(&k1, &k2),
             swap_mac_key: mk,
+            blocked: Cell::new(None),
         };
         let mut fw = RmpEntry::default();
         fw.set_assigned(true);
@@ -291,6 +294,11 @@ impl Machine {
     /// The platform configuration.
     pub fn config(&self) -> &MachineConfig {
         &self.cfg
+    }
+
+    /// The rule whose check refused the last refused operation, cleared by reading it.
+    pub fn take_blocking_rule(&self) -> Option<&'static str> {
+        self.blocked.take()
     }
 
     /// The rules in force.
@@ -454,6 +462,7 @@ impl Machine {
             && self.covered(spa)
             && self.effective_entry(spa).1.assigned()
         {
+            self.blocked.set(Some(r::HOST_WRITE));
             return Err(Fault::Pf {
                 err: pferr::RMP | pferr::WRITE | pferr::PRESENT,
             }
@@ -493,6 +502,7 @@ impl Machine {
         }
         let (eaddr, cur) = self.effective_entry(spa);
         if self.rules.on(r::RMPUPDATE_IMMUTABLE) && cur.immutable() {
+            self.blocked.set(Some(r::RMPUPDATE_IMMUTABLE));
             return RmpStatus::FAIL_PERMISSION;
         }
         if cur.assigned() && cur.page_size() == PageSize::Size2M && size == PageSize::Size4K {
@@ -532,6 +542,7 @@ impl Machine {
             return RmpStatus::FAIL_INPUT;
         }
         if self.rules.on(r::RMPUPDATE_IMMUTABLE) && e.immutable() {
+            self.blocked.set(Some(r::RMPUPDATE_IMMUTABLE));
             return RmpStatus::FAIL_PERMISSION;
         }
         for i in 0..512 {
@@ -588,6 +599,7 @@ impl Machine {
         info |= pferr::PRESENT;
         let rmpf = info | pferr::RMP;
         if self.rules.on(r::COVERED) && !self.covered(spa) {
+            self.blocked.set(Some(r::COVERED));
             return Err(Self::npf(rmpf, gpa));
         }
         // A 2M nested mapping is checked once, against the entry of its 2M-aligned SPA (the check that
@@ -598,18 +610,23 @@ impl Machine {
         };
         let span = npt_size.bytes().max(e.page_size().bytes());
         if self.rules.on(r::GUEST_OWNED) && !(e.assigned() && e.asid() == asid) {
+            self.blocked.set(Some(r::GUEST_OWNED));
             return Err(Self::npf(rmpf, gpa));
         }
         if self.rules.on(r::REVERSE_MAP) && e.gpa() != gpa & !(span - 1) {
+            self.blocked.set(Some(r::REVERSE_MAP));
             return Err(Self::npf(rmpf, gpa));
         }
         if self.rules.on(r::MUTABLE) && e.immutable() {
+            self.blocked.set(Some(r::MUTABLE));
             return Err(Self::npf(rmpf, gpa));
         }
         if self.rules.on(r::PAGE_SIZE) && e.page_size() != npt_size {
+            self.blocked.set(Some(r::PAGE_SIZE));
             return Err(Self::npf(rmpf, gpa));
         }
         if self.rules.on(r::VALIDATED) && !e.validated() {
+            self.blocked.set(Some(r::VALIDATED));
             return Err(Fault::Vc {
                 code: VC_PAGE_NOT_VALIDATED,
             }
@@ -624,6 +641,7 @@ impl Machine {
                 Access::Fetch => p & perm::EXEC_SUPER != 0,
             };
             if !ok {
+                self.blocked.set(Some(r::VMPL));
                 return Err(Self::npf(rmpf | pferr::GUEST_VMPL, gpa));
             }
         }
@@ -720,6 +738,7 @@ impl Machine {
             && self.covered(spa)
             && self.effective_entry(spa).1.assigned()
         {
+            self.blocked.set(Some(r::SHARED_WRITE));
             return Err(Self::npf(info | pferr::PRESENT | pferr::RMP, gpa));
         }
         self.mem.write(spa, data);
@@ -751,16 +770,20 @@ impl Machine {
         };
         let rmpf = info | pferr::PRESENT | pferr::RMP;
         if self.rules.on(r::COVERED) && !self.covered(spa) {
+            self.blocked.set(Some(r::COVERED));
             return Err(Self::npf(rmpf, gpa));
         }
         let (addr, e) = self.effective_entry(spa);
         if self.rules.on(r::GUEST_OWNED) && !(e.assigned() && e.asid() == asid) {
+            self.blocked.set(Some(r::GUEST_OWNED));
             return Err(Self::npf(rmpf, gpa));
         }
         if self.rules.on(r::REVERSE_MAP) && e.gpa() != gpa & !(e.page_size().bytes() - 1) {
+            self.blocked.set(Some(r::REVERSE_MAP));
             return Err(Self::npf(rmpf, gpa));
         }
         if self.rules.on(r::MUTABLE) && e.immutable() {
+            self.blocked.set(Some(r::MUTABLE));
             return Err(Self::npf(rmpf, gpa));
         }
         match (size, e.page_size()) {
@@ -809,6 +832,7 @@ impl Machine {
         let (addr, mut e) = self.insn_entry(asid, gpa, size)?;
         if self.rules.on(r::RMPADJUST_NO_ESCALATE) && (target <= vmpl || mask & !e.perms(vmpl) != 0)
         {
+            self.blocked.set(Some(r::RMPADJUST_NO_ESCALATE));
             return Err(OpError::Rmp(RmpStatus::FAIL_PERMISSION));
         }
         e.set_perms(target, mask);
@@ -911,6 +935,7 @@ impl Machine {
             .get(&asid)
             .ok_or(OpError::Sp(SpStatus::INVALID_GUEST))?;
         if self.rules.on(r::PAGE_SWAP_DISABLE) && g.policy & policy::PAGE_SWAP_DISABLE != 0 {
+            self.blocked.set(Some(r::PAGE_SWAP_DISABLE));
             return Err(OpError::Sp(SpStatus::POLICY_FAILURE));
         }
         Ok(g)

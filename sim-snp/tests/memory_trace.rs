@@ -1,0 +1,97 @@
+//! Traces: recorded runs replay with identical results; a changed result is reported; the committed
+//! traces in `vectors/snp/traces/` replay on the current model.
+
+#![allow(clippy::unwrap_used)]
+
+use sim_core::rules::RuleSet;
+use sim_snp::memory::attack::SCENARIOS;
+use sim_snp::memory::{fuzz, rules, trace};
+
+fn replay_text(text: &str, rules: &RuleSet) -> trace::ReplayReport {
+    let events = trace::parse_json_lines(text).unwrap();
+    trace::replay(&events, rules).unwrap()
+}
+
+#[test]
+fn committed_traces_replay_without_mismatch() {
+    for (name, text) in [
+        (
+            "write-replay",
+            include_str!("../../vectors/snp/traces/write-replay.jsonl"),
+        ),
+        (
+            "heracles-page-swap",
+            include_str!("../../vectors/snp/traces/heracles-page-swap.jsonl"),
+        ),
+        (
+            "badram-alias-checked",
+            include_str!("../../vectors/snp/traces/badram-alias-checked.jsonl"),
+        ),
+        (
+            "fuzz-seed0-case0",
+            include_str!("../../vectors/snp/traces/fuzz-seed0-case0.jsonl"),
+        ),
+    ] {
+        let rep = replay_text(text, &RuleSet::all());
+        assert!(rep.events > 0, "{name}");
+        assert!(rep.mismatches.is_empty(), "{name}: {:?}", rep.mismatches);
+    }
+    // The committed write-replay trace records the #PF of the replay write.
+    assert!(include_str!("../../vectors/snp/traces/write-replay.jsonl")
+        .contains(r##""result":"#PF err=0x80000003""##));
+}
+
+#[test]
+fn record_then_replay_is_identical_for_scenarios_and_fuzz_cases() {
+    let all = RuleSet::all();
+    for s in SCENARIOS {
+        let text = trace::to_json_lines(&s.run(&all).steps);
+        let rep = replay_text(&text, &all);
+        assert!(
+            rep.mismatches.is_empty(),
+            "{}: {:?}",
+            s.name,
+            rep.mismatches
+        );
+    }
+    for case in 0..30 {
+        let t = fuzz::run_case(&all, 3, &fuzz::case_ops(3, case)).unwrap();
+        let rep = replay_text(&trace::to_json_lines(&t), &all);
+        assert_eq!(rep.events, t.len());
+        assert!(
+            rep.mismatches.is_empty(),
+            "case {case}: {:?}",
+            rep.mismatches
+        );
+    }
+}
+
+#[test]
+fn a_model_that_behaves_differently_is_reported() {
+    let text = include_str!("../../vectors/snp/traces/write-replay.jsonl");
+    let off = RuleSet::with_disabled(rules::RULES, &[rules::HOST_WRITE]).unwrap();
+    let rep = replay_text(text, &off);
+    assert_eq!(rep.mismatches.len(), 2, "{:?}", rep.mismatches);
+    assert_eq!(rep.mismatches[0].recorded.result, "#PF err=0x80000003");
+    assert_eq!(rep.mismatches[0].replayed, "ok");
+    // A tampered recorded result is caught too.
+    let tampered = text.replacen("\"result\":\"ok\"", "\"result\":\"FAIL_INPUT\"", 1);
+    assert_eq!(replay_text(&tampered, &RuleSet::all()).mismatches.len(), 1);
+}
+
+#[test]
+fn malformed_traces_are_errors_with_the_line() {
+    let e = trace::parse_json_lines("{\"actor\":\"host\"}\n").unwrap_err();
+    assert_eq!(e.line, 1);
+    let ev = trace::parse_json_lines(
+        "{\"actor\":\"host\",\"op\":\"READ spa=0 len=4\",\"result\":\"ok\"}\n",
+    )
+    .unwrap();
+    // An operation before any platform event.
+    assert!(trace::replay(&ev, &RuleSet::all()).is_err());
+    let ev = trace::parse_json_lines(
+        "{\"actor\":\"platform\",\"op\":\"SNP_INIT product=vax\",\"result\":\"ok\"}\n",
+    )
+    .unwrap();
+    assert!(trace::replay(&ev, &RuleSet::all()).is_err());
+}
