@@ -6,7 +6,7 @@
 //! for. Faults and return codes are values, never panics.
 
 use std::cell::Cell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use hmac::{Hmac, Mac};
 use rand_chacha::rand_core::RngCore;
@@ -14,7 +14,7 @@ use sha2::Sha256;
 use sim_core::rules::RuleSet;
 
 use super::engine::{Engine, Page};
-use super::phys::{BadRam, PhysMem};
+use super::phys::{BadRam, PfnMap, PhysMem};
 use super::rmp::{perm, PageState, RmpEntry, RmpStatus, RmpUpdateInput, RMP_BOOKKEEPING};
 use super::rules as r;
 use super::types::{
@@ -216,8 +216,8 @@ impl Default for MachineConfig {
 struct Guest {
     policy: u64,
     engine: Engine,
-    npt4k: HashMap<u64, u64>,
-    npt2m: HashMap<u64, u64>,
+    npt4k: PfnMap<u64>,
+    npt2m: PfnMap<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -676,13 +676,15 @@ impl Machine {
             .ok_or(OpError::Sp(SpStatus::INVALID_GUEST))?
             .engine;
         let page = mem.page_mut(page_spa);
-        if data.len() == 4096 {
-            page.copy_from_slice(data);
-        } else {
-            engine.decrypt_page(page_spa, page);
-            page[off..off + data.len()].copy_from_slice(data);
+        // Only the 16-byte blocks the write touches go through the engine; a block written only in
+        // part is decrypted first (read-modify-write, as the memory controller does).
+        let (b0, b1) = (off / 16, (off + data.len()).div_ceil(16));
+        let range = &mut page[b0 * 16..b1 * 16];
+        if off % 16 != 0 || data.len() % 16 != 0 {
+            engine.decrypt_blocks_at(page_spa, range, b0);
         }
-        engine.encrypt_page(page_spa, page);
+        range[off - b0 * 16..off - b0 * 16 + data.len()].copy_from_slice(data);
+        engine.encrypt_blocks_at(page_spa, range, b0);
         Ok(())
     }
 
@@ -717,11 +719,14 @@ impl Machine {
             return Ok(());
         }
         let page_spa = spa & !(PAGE_4K - 1);
-        let mut page = self.mem.read_page(page_spa);
+        let (b0, b1) = (off / 16, (off + out.len()).div_ceil(16));
+        let mut buf = [0u8; 4096];
+        let range = &mut buf[..(b1 - b0) * 16];
+        self.mem.read(page_spa + (b0 * 16) as u64, range);
         if let Some(e) = self.engine(asid) {
-            e.decrypt_page(page_spa, &mut page);
+            e.decrypt_blocks_at(page_spa, range, b0);
         }
-        out.copy_from_slice(&page[off..off + out.len()]);
+        out.copy_from_slice(&range[off - b0 * 16..off - b0 * 16 + out.len()]);
         Ok(())
     }
 
@@ -870,8 +875,8 @@ impl Machine {
             Guest {
                 policy: pol,
                 engine,
-                npt4k: HashMap::new(),
-                npt2m: HashMap::new(),
+                npt4k: PfnMap::default(),
+                npt2m: PfnMap::default(),
             },
         );
         Ok(())

@@ -5,9 +5,32 @@
 //! addresses alias the DRAM cells of another range: both addresses reach the same frame.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::engine::Page;
 use super::types::PAGE_4K;
+
+/// A multiplicative hasher for page and frame numbers (Fibonacci hashing). The keys are addresses the
+/// model itself produces, so SipHash's flooding resistance buys nothing and costs most of an access.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PfnHasher(u64);
+
+impl Hasher for PfnHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A hash map keyed by page or frame numbers.
+pub type PfnMap<V> = HashMap<u64, V, BuildHasherDefault<PfnHasher>>;
 
 /// A BadRAM alias: `len` bytes of system physical addresses from `alias` reach the DRAM of `target`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,7 +46,7 @@ pub struct BadRam {
 /// Sparse physical memory.
 #[derive(Clone, Debug, Default)]
 pub struct PhysMem {
-    frames: HashMap<u64, Box<Page>>,
+    frames: PfnMap<Box<Page>>,
     alias: Option<BadRam>,
 }
 
@@ -31,7 +54,7 @@ impl PhysMem {
     /// Empty memory, with an optional aliasing DIMM.
     pub fn new(alias: Option<BadRam>) -> Self {
         Self {
-            frames: HashMap::new(),
+            frames: PfnMap::default(),
             alias,
         }
     }
