@@ -95,3 +95,21 @@ fn malformed_traces_are_errors_with_the_line() {
     .unwrap();
     assert!(trace::replay(&ev, &RuleSet::all()).is_err());
 }
+
+#[test]
+fn hostile_trace_values_are_results_not_hangs() {
+    let lines = "{\"actor\":\"platform\",\"op\":\"SNP_INIT product=genoa seed=0 mem_top=0xffffffffffffffff alias_check=1 badram=0\",\"result\":\"ok platform_info=0x20\"}\n";
+    let rep = replay_text(lines, &RuleSet::all());
+    assert_eq!(rep.mismatches.len(), 1);
+    assert!(rep.mismatches[0].replayed.contains("INVALID_CONFIG"));
+    let lines = concat!(
+        "{\"actor\":\"platform\",\"op\":\"SNP_INIT product=genoa seed=0 mem_top=0x40000000 alias_check=1 badram=0\",\"result\":\"ok platform_info=0x20\"}\n",
+        "{\"actor\":\"guest1@vmpl0\",\"op\":\"READ gpa=0x0 c=1 len=1152921504606846976\",\"result\":\"FAIL_INPUT\"}\n",
+        "{\"actor\":\"host\",\"op\":\"READ spa=0xfffffffffffff000 len=4096\",\"result\":\"ok\"}\n",
+        "{\"actor\":\"sp\",\"op\":\"SNP_PAGE_SWAP_IN asid=1 slot=18446744073709551615 dst=0x0\",\"result\":\"INVALID_GUEST\"}\n",
+    );
+    let rep = replay_text(lines, &RuleSet::all());
+    assert_eq!(rep.events, 4);
+    // Only the host read's data differs from the (deliberately wrong) recorded "ok".
+    assert_eq!(rep.mismatches.len(), 1, "{:?}", rep.mismatches);
+}

@@ -157,7 +157,10 @@ impl Script {
                 let pi = m.platform_info();
                 (Some(m), format!("ok platform_info={pi:#x}"), None)
             }
-            Err(e) => (None, e.to_string(), Some(r::ALIAS_CHECK)),
+            Err(e @ super::machine::InitError::AliasDetected) => {
+                (None, e.to_string(), Some(r::ALIAS_CHECK))
+            }
+            Err(e) => (None, e.to_string(), None),
         };
         Script {
             m,

@@ -180,10 +180,21 @@ pub enum Access {
     Fetch,
 }
 
-/// The SNP_INIT failure of a platform whose boot-time alias check found a physical alias.
+/// Largest `mem_top` the model accepts (1 TiB: the RMP's own 1 Mi pages are marked at SNP_INIT).
+pub const MAX_MEM_TOP: u64 = 1 << 40;
+
+/// Why SNP_INIT failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("SNP_INIT: HWERROR_PLATFORM: the boot-time alias check found a physical address alias")]
-pub struct AliasDetected;
+pub enum InitError {
+    /// The platform's boot-time alias check found a physical alias (rule `SNP-PLATFORM-ALIAS-CHECK`).
+    #[error(
+        "SNP_INIT: HWERROR_PLATFORM: the boot-time alias check found a physical address alias"
+    )]
+    AliasDetected,
+    /// `mem_top` is below 4 MiB or above [`MAX_MEM_TOP`].
+    #[error("SNP_INIT: INVALID_CONFIG: mem_top {0:#x} outside 4 MiB..=1 TiB")]
+    MemTop(u64),
+}
 
 /// Platform configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -255,9 +266,12 @@ impl Machine {
     /// Boots a platform: places the RMP just below `mem_top` and marks its own pages Firmware (SNP_INIT).
     /// A platform that runs the alias check and finds an alias refuses SNP (rule
     /// `SNP-PLATFORM-ALIAS-CHECK`).
-    pub fn new(cfg: MachineConfig, rules: RuleSet) -> Result<Self, AliasDetected> {
+    pub fn new(cfg: MachineConfig, rules: RuleSet) -> Result<Self, InitError> {
+        if cfg.mem_top < 2 * PAGE_2M || cfg.mem_top > MAX_MEM_TOP {
+            return Err(InitError::MemTop(cfg.mem_top));
+        }
         if cfg.badram.is_some() && cfg.alias_check && rules.on(r::ALIAS_CHECK) {
-            return Err(AliasDetected);
+            return Err(InitError::AliasDetected);
         }
         let mem_top = cfg.mem_top & !(PAGE_2M - 1);
         let rmp_size = RMP_BOOKKEEPING + mem_top / PAGE_4K * 16;
@@ -696,6 +710,9 @@ impl Machine {
         gpa: u64,
         len: usize,
     ) -> Result<Vec<u8>, OpError> {
+        if (gpa % PAGE_4K) as usize + len > 4096 {
+            return Err(OpError::Rmp(RmpStatus::FAIL_INPUT));
+        }
         let mut out = vec![0u8; len];
         self.guest_read_private_into(asid, vmpl, gpa, &mut out)?;
         Ok(out)
