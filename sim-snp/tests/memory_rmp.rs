@@ -557,3 +557,21 @@ fn memory_is_sparse() {
     assert!(grown <= 2 * 64, "grew by {grown} frames");
     assert!(grown >= 64);
 }
+
+#[test]
+fn instruction_fetch_needs_supervisor_execute() {
+    let mut m = guest();
+    let f = |v: u8| Op::Fetch {
+        asid: 1,
+        vmpl: v,
+        gpa: 0x1000,
+    };
+    assert_eq!(run(&mut m, f(0)), "ok");
+    // VMPL1 without X: NPF with P, U, fetch (bit 4), RMP, FINAL, ENC and VMPL.
+    assert_eq!(
+        run(&mut m, f(1)),
+        "#VMEXIT(NPF) exitinfo1=0x1580000015 gpa=0x1000"
+    );
+    assert_eq!(m.rmpadjust(1, 0, 0x1000, PageSize::Size4K, 1, 0x9), Ok(()));
+    assert_eq!(run(&mut m, f(1)), "ok");
+}

@@ -48,6 +48,7 @@ pub const VC_PAGE_NOT_VALIDATED: u64 = 0x404;
 
 /// An architectural fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Fault {
     /// Host `#PF` with its error code.
     Pf {
@@ -86,6 +87,7 @@ impl std::fmt::Display for Fault {
 /// AMD-SP command status codes (SEV-SNP ABI 56860; LNX `psp-sev.h` `SEV_RET_*`).
 #[allow(non_camel_case_types)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SpStatus {
     /// 0x02.
     INVALID_GUEST_STATE,
@@ -144,6 +146,7 @@ impl SpStatus {
 
 /// Why an operation did not complete: a fault, an instruction return code or an SP status.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OpError {
     /// An architectural fault.
     Fault(Fault),
@@ -185,6 +188,7 @@ pub const MAX_MEM_TOP: u64 = 1 << 40;
 
 /// Why SNP_INIT failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum InitError {
     /// The platform's boot-time alias check found a physical alias (rule `SNP-PLATFORM-ALIAS-CHECK`).
     #[error(

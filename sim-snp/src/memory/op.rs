@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use sim_core::scenario::TraceEvent;
 
-use super::machine::{Machine, OpError};
+use super::machine::{Access, Machine, OpError};
 use super::rmp::RmpUpdateInput;
 use super::types::{Asid, PageSize, Vmpl};
 
@@ -192,6 +192,15 @@ pub enum Op {
         /// Length.
         len: usize,
     },
+    /// Guest instruction fetch (always private).
+    Fetch {
+        /// Guest.
+        asid: Asid,
+        /// VMPL.
+        vmpl: Vmpl,
+        /// GPA.
+        gpa: u64,
+    },
     /// PVALIDATE.
     Pvalidate {
         /// Guest.
@@ -282,6 +291,7 @@ impl Op {
             | Op::SwapIn { .. } => Actor::Sp,
             Op::Write { asid, vmpl, .. }
             | Op::Read { asid, vmpl, .. }
+            | Op::Fetch { asid, vmpl, .. }
             | Op::Pvalidate { asid, vmpl, .. }
             | Op::RmpAdjust { asid, vmpl, .. } => Actor::Guest {
                 asid: *asid,
@@ -356,6 +366,9 @@ impl Op {
                 m.guest_read_shared(*asid, *gpa, *len)
             }
             .map(OpOk::Data),
+            Op::Fetch { asid, vmpl, gpa } => m
+                .check_private(*asid, *vmpl, *gpa, Access::Fetch)
+                .map(|_| OpOk::Done),
             Op::Pvalidate {
                 asid,
                 vmpl,
@@ -504,6 +517,11 @@ impl Op {
                 private: flag("c")?,
                 len: len("len")?,
             },
+            (Actor::Guest { asid, vmpl }, "FETCH") => Op::Fetch {
+                asid,
+                vmpl,
+                gpa: num("gpa")?,
+            },
             (Actor::Guest { asid, vmpl }, "PVALIDATE") => Op::Pvalidate {
                 asid,
                 vmpl,
@@ -584,6 +602,7 @@ impl std::fmt::Display for Op {
             Op::Read {
                 gpa, private, len, ..
             } => write!(f, "READ gpa={gpa:#x} c={} len={len}", u8::from(*private)),
+            Op::Fetch { gpa, .. } => write!(f, "FETCH gpa={gpa:#x}"),
             Op::Pvalidate {
                 gpa,
                 size,

@@ -252,6 +252,7 @@ const _: () = assert!(
 /// RMP instruction return codes (RAX) — snp.md §4.4.
 #[allow(non_camel_case_types)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RmpStatus {
     /// 0.
     SUCCESS,
