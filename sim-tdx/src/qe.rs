@@ -178,7 +178,7 @@ impl QuotingEnclave {
                 inner_type: CERT_TYPE_PCK_CHAIN,
                 pck_chain,
             },
-            padding: 0,
+            trailing: Vec::new(),
         };
         q.signature = sign_raw(&self.att_key, &q.signed_bytes());
         Ok(q)

@@ -9,7 +9,7 @@
 //!            cert type 5 u16 ‖ size u32 ‖ PEM PCK chain
 //! ```
 //! Real quote files are often zero-padded after the signature data; the parser stops at the end given
-//! by the length fields and reports the padding length.
+//! by the length fields and keeps the trailing bytes.
 
 use sim_core::parse::{ParseError, ParseErrorKind, Reader};
 use zerocopy::{FromBytes, IntoBytes};
@@ -111,8 +111,9 @@ pub struct Quote {
     pub attestation_key: [u8; 64],
     /// Certification data (type 6).
     pub cert: QeCertData,
-    /// Bytes after the signature data (zero padding in real files).
-    pub padding: usize,
+    /// Bytes after the signature data: usually zero padding, but not always (go-tdx-guest's SPR_E4
+    /// sample ends with a text line). Kept so that encode(parse(b)) == b.
+    pub trailing: Vec<u8>,
 }
 
 impl Quote {
@@ -146,7 +147,7 @@ impl Quote {
         String::from_utf8_lossy(self.cert.pck_chain.get(..end).unwrap_or(&[])).into_owned()
     }
 
-    /// Parses a quote by its length fields; bytes after the signature data are counted as padding.
+    /// Parses a quote by its length fields; bytes after the signature data are kept as `trailing`.
     pub fn parse(bytes: &[u8]) -> Result<Quote, ParseError> {
         let mut r = Reader::new(bytes);
         let hb = r.take("QUOTE_HEADER", HEADER_LEN)?;
@@ -231,7 +232,7 @@ impl Quote {
         }
         let sig_base = r.offset();
         let sig_bytes = r.take("signature_data", sig_len)?;
-        let padding = r.remaining();
+        let trailing = r.rest().to_vec();
         let mut s = Reader::with_base(sig_bytes, sig_base);
         let signature = s.array::<64>("quote_signature")?;
         let attestation_key = s.array::<64>("attestation_key")?;
@@ -299,7 +300,7 @@ impl Quote {
                 inner_type,
                 pck_chain,
             },
-            padding,
+            trailing,
         })
     }
 
@@ -334,7 +335,7 @@ impl Quote {
         out
     }
 
-    /// Encodes the quote (without padding).
+    /// Encodes the quote, trailing bytes included.
     pub fn encode(&self) -> Vec<u8> {
         let cert = self.cert_data_bytes();
         let mut out = self.signed_bytes();
@@ -345,7 +346,7 @@ impl Quote {
         out.extend_from_slice(&CERT_TYPE_QE_REPORT.to_le_bytes());
         out.extend_from_slice(&u32::try_from(cert.len()).unwrap_or(0).to_le_bytes());
         out.extend_from_slice(&cert);
-        out.extend(std::iter::repeat_n(0u8, self.padding));
+        out.extend_from_slice(&self.trailing);
         out
     }
 }

@@ -61,7 +61,8 @@ pub fn quote_json(q: &Quote) -> Value {
         "qe_report_signature": h(&q.cert.qe_report_signature),
         "qe_auth_data": h(&q.cert.qe_auth_data),
         "pck_cert_chain": certs,
-        "padding": q.padding,
+        "trailing_bytes": q.trailing.len(),
+        "trailing_all_zero": q.trailing.iter().all(|b| *b == 0),
     })
 }
 
