@@ -310,11 +310,7 @@ fn ccel_replay_reproduces_the_gce_quote_rtmrs() {
     let (rtmr, events) = sim_tdx::measure::ccel_replay(&read("captures/ccel_data.dat")).unwrap();
     assert_eq!(events.len(), 43, "43 events after the Spec ID event");
     let q = Quote::parse(&read("captures/cos-113-tdx-quote.dat")).unwrap();
-    for i in 0..4 {
-        assert_eq!(
-            hex::encode(rtmr[i]),
-            hex::encode(q.body.base().rtmr[i]),
-            "RTMR{i}"
-        );
+    for (i, (ours, quoted)) in rtmr.iter().zip(q.body.base().rtmr).enumerate() {
+        assert_eq!(hex::encode(ours), hex::encode(quoted), "RTMR{i}");
     }
 }
