@@ -25,3 +25,7 @@ pub mod qe;
 pub mod quote;
 pub mod show;
 pub mod verify;
+
+/// Intel's SGX Root CA certificate (DER; SHA-256 fingerprint 44A0196B…74D3), the trust anchor of real
+/// quotes. Taken from the PCK chain embedded in real quotes (vectors/tdx/README.md).
+pub const INTEL_SGX_ROOT_CA_DER: &[u8] = include_bytes!("certs/intel_sgx_root_ca.der");

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 use sim_core::parse::ParseError;
-use zerocopy::{FromBytes, IntoBytes};
+use zerocopy::IntoBytes;
 
 use crate::layout::TdReport;
 use crate::module::check_tdreport;
@@ -107,9 +107,7 @@ pub enum Shown {
 /// Parses a quote (version 4/5 at offset 0) or a 1024-byte TDREPORT.
 pub fn parse_any(bytes: &[u8]) -> Result<Shown, ParseError> {
     if bytes.len() == 1024 && bytes.first() == Some(&0x81) {
-        let r = TdReport::read_from_bytes(bytes)
-            .map_err(|_| ParseError::truncated("TDREPORT", 0, 1024, bytes.len()))?;
-        return Ok(Shown::TdReport(Box::new(r)));
+        return Ok(Shown::TdReport(Box::new(TdReport::parse(bytes)?)));
     }
     Ok(Shown::Quote(Box::new(Quote::parse(bytes)?)))
 }

@@ -166,6 +166,23 @@ pub mod attributes {
 }
 
 impl TdReport {
+    /// Reads a TDREPORT_STRUCT: exactly 1024 bytes (any content; see [`crate::module::check_tdreport`]).
+    pub fn parse(bytes: &[u8]) -> Result<TdReport, sim_core::parse::ParseError> {
+        use sim_core::parse::{ParseError, ParseErrorKind};
+        if bytes.len() > size_of::<TdReport>() {
+            return Err(ParseError::new(
+                "TDREPORT_STRUCT",
+                size_of::<TdReport>(),
+                ParseErrorKind::TrailingData {
+                    len: bytes.len() - size_of::<TdReport>(),
+                },
+            ));
+        }
+        TdReport::read_from_bytes(bytes).map_err(|_| {
+            ParseError::truncated("TDREPORT_STRUCT", 0, size_of::<TdReport>(), bytes.len())
+        })
+    }
+
     /// Bytes of REPORTMACSTRUCT that the MAC covers (0x000..0x0E0).
     pub fn mac_input(&self) -> &[u8] {
         let b = self.report_mac_struct.as_bytes();
