@@ -195,21 +195,40 @@ pub fn generate(o: &QuoteOptions) -> Result<Bundle, EvidenceError> {
     })
 }
 
+/// `quote.json`: what the bundle claims (a struct, so the key order is fixed).
+#[derive(serde::Serialize)]
+struct Summary {
+    quote_version: u16,
+    body_type: u16,
+    expected_tcb_status: &'static str,
+    mrtd: String,
+    rtmr: Vec<String>,
+    report_data: String,
+    td_attributes: String,
+    tee_tcb_svn: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tee_tcb_svn2: Option<String>,
+    fmspc: String,
+    note: &'static str,
+}
+
 impl Bundle {
     /// The files of the bundle, as `quote --out` writes them.
     pub fn files(&self) -> Vec<(String, Vec<u8>)> {
-        let summary = serde_json::json!({
-            "quote_version": self.quote.version(),
-            "body_type": self.quote.body.body_type(),
-            "expected_tcb_status": self.expected_status.as_str(),
-            "mrtd": hex::encode(self.quote.body.base().mrtd),
-            "rtmr": self.quote.body.base().rtmr.iter().map(hex::encode).collect::<Vec<_>>(),
-            "report_data": hex::encode(self.quote.body.base().report_data),
-            "td_attributes": hex::encode(self.quote.body.base().td_attributes.as_bytes()),
-            "tee_tcb_svn": hex::encode(self.quote.body.base().tee_tcb_svn),
-            "fmspc": hex::encode_upper(SIM_FMSPC),
-            "note": "simulated by cvmsim: verify with root_ca.der, not Intel's root",
-        });
+        let b = self.quote.body.base();
+        let summary = Summary {
+            quote_version: self.quote.version(),
+            body_type: self.quote.body.body_type(),
+            expected_tcb_status: self.expected_status.as_str(),
+            mrtd: hex::encode(b.mrtd),
+            rtmr: b.rtmr.iter().map(hex::encode).collect(),
+            report_data: hex::encode(b.report_data),
+            td_attributes: hex::encode(b.td_attributes.as_bytes()),
+            tee_tcb_svn: hex::encode(b.tee_tcb_svn),
+            tee_tcb_svn2: self.quote.body.td15().map(|t| hex::encode(t.tee_tcb_svn2)),
+            fmspc: hex::encode_upper(SIM_FMSPC),
+            note: "simulated by cvmsim: verify with root_ca.der, not Intel's root",
+        };
         vec![
             ("quote.bin".into(), self.quote.encode()),
             (

@@ -12,8 +12,31 @@ fn h(b: &[u8]) -> Value {
     Value::String(hex::encode(b))
 }
 
-/// Every field of a quote.
+/// `v` with every object's keys in sorted order, whether or not serde_json's `preserve_order` feature is
+/// on (a dev-dependency turns it on in test builds), so output is the same in every build.
+pub fn sorted(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut items: Vec<(String, Value)> = m.into_iter().collect();
+            items.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(items.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
+/// Every field of a quote (keys sorted).
 pub fn quote_json(q: &Quote) -> Value {
+    sorted(quote_json_raw(q))
+}
+
+/// Every field of a TDREPORT, with its internal consistency (keys sorted).
+pub fn tdreport_json(r: &TdReport) -> Value {
+    sorted(tdreport_json_raw(r))
+}
+
+fn quote_json_raw(q: &Quote) -> Value {
     let b = q.body.base();
     let mut body = json!({
         "tee_tcb_svn": h(&b.tee_tcb_svn), "mrseam": h(&b.mrseam), "mrsignerseam": h(&b.mrsignerseam),
@@ -25,6 +48,24 @@ pub fn quote_json(q: &Quote) -> Value {
     if let (Some(t), Value::Object(m)) = (q.body.td15(), &mut body) {
         m.insert("tee_tcb_svn2".into(), h(&t.tee_tcb_svn2));
         m.insert("mrservicetd".into(), h(&t.mrservicetd));
+    }
+    if let (crate::quote::TdBody::Td15Ex(x), Value::Object(m)) = (&q.body, &mut body) {
+        m.insert("vm_id".into(), x.vm_id.into());
+        m.insert("td_id".into(), h(&x.td_id));
+        m.insert("dev_info_hash".into(), h(&x.dev_info_hash));
+        m.insert("init_servtd_hash".into(), h(&x.init_servtd_hash));
+        m.insert(
+            "init_servtd_attributes".into(),
+            h(x.init_servtd_attributes.as_bytes()),
+        );
+        m.insert("init_cpusvn".into(), h(&x.init_cpusvn));
+        m.insert("init_tee_tcb_svn".into(), h(&x.init_tee_tcb_svn));
+        m.insert("init_tee_fmspc".into(), h(&x.init_tee_fmspc));
+        m.insert("cur_servtd_hash".into(), h(&x.cur_servtd_hash));
+        m.insert(
+            "cur_servtd_attributes".into(),
+            h(x.cur_servtd_attributes.as_bytes()),
+        );
     }
     let r = &q.cert.qe_report;
     let certs: Vec<Value> = crate::verify::pck_chain_der(q)
@@ -66,8 +107,7 @@ pub fn quote_json(q: &Quote) -> Value {
     })
 }
 
-/// Every field of a TDREPORT, with its internal consistency.
-pub fn tdreport_json(r: &TdReport) -> Value {
+fn tdreport_json_raw(r: &TdReport) -> Value {
     let m = &r.report_mac_struct;
     let t = &r.tee_tcb_info;
     let i = &r.td_info;
