@@ -43,7 +43,10 @@ fn guid_bytes(s: &str) -> Vec<u8> {
 
 /// A synthetic 64 KiB TDVF: BFV (2 pages, MR.EXTEND), TD_HOB (1 page, added not extended), TempMem
 /// (PAGE.AUG: neither), metadata descriptor at 0x8000, OVMF GUIDed table ending at len - 0x20.
-fn synthetic_tdvf() -> (Vec<u8>, Vec<(u32, u32, u64, u64, u32, u32)>) {
+/// (data_offset, raw_data_size, memory_address, memory_data_size, type, attributes).
+type Section = (u32, u32, u64, u64, u32, u32);
+
+fn synthetic_tdvf() -> (Vec<u8>, Vec<Section>) {
     let len = 0x10000usize;
     let mut fw: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
     let sections = vec![
