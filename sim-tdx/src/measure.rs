@@ -274,6 +274,23 @@ pub struct CcelEvent {
     pub digest: String,
 }
 
+/// The TDG.MR.RTMR.EXTEND calls a CCEL records: (RTMR index 0..3, SHA-384 digest) for every event with a
+/// CC measurement-register index 1..4, in log order.
+pub fn ccel_rtmr_extends(log: &[u8]) -> Result<Vec<(u64, [u8; 48])>, ParseError> {
+    let (_, events) = ccel_replay(log)?;
+    Ok(events
+        .iter()
+        .filter(|e| (1..=4).contains(&e.mr_index))
+        .filter_map(|e| {
+            let d = hex::decode(&e.digest).ok()?;
+            Some((
+                u64::from(e.mr_index) - 1,
+                <[u8; 48]>::try_from(d.as_slice()).ok()?,
+            ))
+        })
+        .collect())
+}
+
 /// Replays a CCEL (TCG2 crypto-agile log with SHA-384) into RTMR0..3; returns the RTMRs and the events.
 /// The log ends at the first event whose type is 0xFFFFFFFF or 0 with zero digest size, or at the end.
 pub fn ccel_replay(log: &[u8]) -> Result<([[u8; 48]; 4], Vec<CcelEvent>), ParseError> {

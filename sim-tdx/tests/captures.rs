@@ -313,4 +313,15 @@ fn ccel_replay_reproduces_the_gce_quote_rtmrs() {
     for (i, (ours, quoted)) in rtmr.iter().zip(q.body.base().rtmr).enumerate() {
         assert_eq!(hex::encode(ours), hex::encode(quoted), "RTMR{i}");
     }
+    // The same through the TD model: TDG.MR.RTMR.EXTEND with each event's digest, then a simulated
+    // quote carries the GCE TD's RTMRs.
+    let extends = sim_tdx::measure::ccel_rtmr_extends(&read("captures/ccel_data.dat")).unwrap();
+    let b = sim_tdx::evidence::generate(&sim_tdx::evidence::QuoteOptions {
+        measurement: sim_tdx::evidence::Measurement::Mrtd(q.body.base().mrtd),
+        rtmr_extends: extends,
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(b.quote.body.base().rtmr, q.body.base().rtmr);
+    assert_eq!(b.quote.body.base().mrtd, q.body.base().mrtd);
 }

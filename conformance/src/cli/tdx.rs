@@ -64,6 +64,10 @@ pub struct QuoteArgs {
     /// RTMR extension INDEX:HEX48 (TDG.MR.RTMR.EXTEND), repeatable, applied in order.
     #[arg(long = "rtmr-extend")]
     rtmr_extend: Vec<String>,
+    /// A CCEL event log (TCG2, SHA-384) whose events are replayed into the TD's RTMRs with
+    /// TDG.MR.RTMR.EXTEND (before any --rtmr-extend).
+    #[arg(long)]
+    ccel: Option<PathBuf>,
     /// Issue time of certificates and collateral (RFC 3339; default 2025-01-01T00:00:00Z).
     #[arg(long)]
     issue_time: Option<String>,
@@ -178,6 +182,13 @@ fn quote(a: QuoteArgs) -> CmdResult {
         (None, None) => Measurement::Builtin,
     };
     let mut rtmr_extends = Vec::new();
+    if let Some(p) = &a.ccel {
+        let log = read_file(p)?;
+        rtmr_extends.extend(
+            sim_tdx::measure::ccel_rtmr_extends(&log)
+                .map_err(|e| Failure::Input(format!("{}: {e}", p.display())))?,
+        );
+    }
     for e in &a.rtmr_extend {
         let (i, h) = e
             .split_once(':')
