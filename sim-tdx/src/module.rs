@@ -26,6 +26,12 @@ pub enum TdxError {
     /// TDX_OP_STATE_INCORRECT: the leaf is not allowed in the TD's current OP_STATE.
     #[error("TDX_OP_STATE_INCORRECT")]
     TDX_OP_STATE_INCORRECT,
+    /// TDX_TD_KEYS_NOT_CONFIGURED: TDH.MNG.INIT before TDH.MNG.KEY.CONFIG.
+    #[error("TDX_TD_KEYS_NOT_CONFIGURED")]
+    TDX_TD_KEYS_NOT_CONFIGURED,
+    /// TDX_KEY_CONFIGURED: TDH.MNG.KEY.CONFIG on a TD whose key is already configured.
+    #[error("TDX_KEY_CONFIGURED")]
+    TDX_KEY_CONFIGURED,
 }
 
 impl TdxError {
@@ -34,6 +40,8 @@ impl TdxError {
         match self {
             TdxError::TDX_OPERAND_INVALID(op) => 0xC000_0100_0000_0000 | u64::from(op),
             TdxError::TDX_OP_STATE_INCORRECT => 0xC000_0608_0000_0000,
+            TdxError::TDX_TD_KEYS_NOT_CONFIGURED => 0x8000_0810_0000_0000,
+            TdxError::TDX_KEY_CONFIGURED => 0x0000_0815_0000_0000,
         }
     }
 }
@@ -112,6 +120,8 @@ impl Default for TdParams {
 /// OP_STATE of a TD (the subset used here).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpState {
+    /// After TDH.MNG.CREATE, before TDH.MNG.INIT.
+    Uninitialized,
     /// After TDH.MNG.INIT: pages can be added and measured.
     Initialized,
     /// After TDH.MR.FINALIZE: the TD can run.
@@ -122,6 +132,8 @@ pub enum OpState {
 #[derive(Clone, Debug)]
 pub struct Td {
     params: TdParams,
+    hkid: u16,
+    keys_configured: bool,
     state: OpState,
     mrtd_ctx: MrtdBuilder,
     mrtd: [u8; 48],
@@ -130,16 +142,55 @@ pub struct Td {
 }
 
 impl Td {
-    /// TDH.MNG.CREATE + TDH.MNG.KEY.CONFIG + TDH.MNG.INIT: the SHA-384 MRTD context starts.
-    pub fn create(params: TdParams) -> Td {
+    /// TDH.MNG.CREATE: a TD with private HKID `hkid`; OP_STATE UNINITIALIZED, key not yet configured.
+    pub fn mng_create(hkid: u16) -> Td {
         Td {
-            params,
-            state: OpState::Initialized,
+            params: TdParams::default(),
+            hkid,
+            keys_configured: false,
+            state: OpState::Uninitialized,
             mrtd_ctx: MrtdBuilder::new(),
             mrtd: [0; 48],
             rtmr: [[0; 48]; 4],
             servtd_hash: [0; 48],
         }
+    }
+
+    /// TDH.MNG.KEY.CONFIG: programs the TD's key for its HKID (PCONFIG, key never visible).
+    pub fn mng_key_config(&mut self) -> Result<(), TdxError> {
+        if self.keys_configured {
+            return Err(TdxError::TDX_KEY_CONFIGURED);
+        }
+        self.keys_configured = true;
+        Ok(())
+    }
+
+    /// TDH.MNG.INIT with TD_PARAMS: starts the SHA-384 MRTD context; OP_STATE becomes INITIALIZED.
+    pub fn mng_init(&mut self, params: TdParams) -> Result<(), TdxError> {
+        if !self.keys_configured {
+            return Err(TdxError::TDX_TD_KEYS_NOT_CONFIGURED);
+        }
+        if self.state != OpState::Uninitialized {
+            return Err(TdxError::TDX_OP_STATE_INCORRECT);
+        }
+        self.params = params;
+        self.mrtd_ctx = MrtdBuilder::new();
+        self.state = OpState::Initialized;
+        Ok(())
+    }
+
+    /// TDH.MNG.CREATE + TDH.MNG.KEY.CONFIG + TDH.MNG.INIT in one step (HKID 1).
+    pub fn create(params: TdParams) -> Td {
+        let mut td = Td::mng_create(1);
+        td.keys_configured = true;
+        td.params = params;
+        td.state = OpState::Initialized;
+        td
+    }
+
+    /// The TD's private HKID.
+    pub fn hkid(&self) -> u16 {
+        self.hkid
     }
 
     /// The TD's OP_STATE.

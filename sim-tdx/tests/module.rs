@@ -161,6 +161,30 @@ fn tdvf_errors_name_the_field() {
 }
 
 #[test]
+fn td_creation_follows_the_seamcall_order() {
+    let mut td = Td::mng_create(17);
+    assert_eq!(td.hkid(), 17);
+    assert_eq!(td.page_add(0x1000), Err(TdxError::TDX_OP_STATE_INCORRECT));
+    assert_eq!(
+        td.mng_init(TdParams::default()),
+        Err(TdxError::TDX_TD_KEYS_NOT_CONFIGURED)
+    );
+    td.mng_key_config().unwrap();
+    assert_eq!(td.mng_key_config(), Err(TdxError::TDX_KEY_CONFIGURED));
+    td.mng_init(TdParams::default()).unwrap();
+    assert_eq!(
+        td.mng_init(TdParams::default()),
+        Err(TdxError::TDX_OP_STATE_INCORRECT)
+    );
+    td.page_add(0x1000).unwrap();
+    let a = td.finalize().unwrap();
+    let mut b = Td::create(TdParams::default());
+    b.page_add(0x1000).unwrap();
+    assert_eq!(b.finalize().unwrap(), a);
+    assert_eq!(a, openssl_sha384(&block("MEM.PAGE.ADD", 0x1000)));
+}
+
+#[test]
 fn td_build_measures_gpas_and_contents_and_enforces_op_state() {
     let page = [0x42u8; 4096];
     let mut td = Td::create(TdParams::default());
