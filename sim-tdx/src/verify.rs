@@ -5,6 +5,27 @@
 //! both CRLs, the TCB-signing chain, the TCB info and QE identity signatures (over their raw bytes) and
 //! validity windows, the QE identity, the TDX module identity and the TCB status (Revoked fails).
 //! Appraisal policy runs only when asked ([`Policy`]).
+//!
+//! Rule IDs of the verdict, in the order they run:
+//!
+//! | rule | what |
+//! |---|---|
+//! | TDX-QUOTE-QE-VENDOR | qe_vendor_id is Intel's (tdx.md §2.1) |
+//! | TDX-QUOTE-SIGNATURE | attestation-key signature over header ‖ body (§2.4.1) |
+//! | TDX-QE-REPORT-DATA | QE report_data = SHA-256(key ‖ auth data) ‖ zeros (§2.4.2) |
+//! | TDX-PCK-CHAIN | PCK ← PCK Platform/Processor CA ← the given root: names, signatures, CA flags, validity (§3.1) |
+//! | TDX-QE-REPORT-SIGNATURE | PCK signature over the QE report (§2.4.3) |
+//! | TDX-PCK-SGX-EXTENSION | the PCK's SGX extension parses (§3.2) |
+//! | TDX-CRL-ROOT, TDX-CRL-PCK | CRL issuer, signature, this/nextUpdate, revocation of the PCK CA / PCK (§3.3) |
+//! | TDX-TCB-INFO-SIGNER, TDX-QE-IDENTITY-SIGNER | "Intel SGX TCB Signing" directly under the root, valid, not revoked |
+//! | TDX-TCB-INFO-SIGNATURE, TDX-QE-IDENTITY-SIGNATURE | ECDSA over the exact raw JSON bytes |
+//! | TDX-TCB-INFO-FORMAT, TDX-QE-IDENTITY-FORMAT | the JSON parses (reported only on failure) |
+//! | TDX-TCB-INFO-VALIDITY, TDX-QE-IDENTITY-VALIDITY | issueDate ≤ now ≤ nextUpdate |
+//! | TDX-TCB-INFO-ID, TDX-TCB-INFO-FMSPC | id "TDX" v3+, FMSPC equals the PCK's |
+//! | TDX-QE-IDENTITY | TD_QE MRSIGNER, ISVPRODID, MISCSELECT/ATTRIBUTES under mask (§3.5.5) |
+//! | TDX-TCB-MODULE-IDENTITY | MRSIGNERSEAM / SEAMATTRIBUTES against `TDX_%02X` or `tdxModule` (§3.5.3) |
+//! | TDX-TCB-STATUS | status by §3.5 (claim `tcb_status`); Revoked or no matching level fails |
+//! | TDX-POLICY-TCB-STATUS, -DEBUG, -SEPT-VE-DISABLE, -MRTD, -RTMRn, -REPORT-DATA | opt-in policy |
 
 use der::{Decode, Encode};
 use p256::ecdsa::{Signature, VerifyingKey};
