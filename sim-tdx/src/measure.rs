@@ -42,7 +42,7 @@ impl MrtdBuilder {
     }
 }
 
-/// RTMR[i] = SHA-384(RTMR[i] ‖ data) (TDG.MR.RTMR.EXTEND).
+/// `RTMR[i] = SHA-384(RTMR[i] ‖ data)` (TDG.MR.RTMR.EXTEND).
 pub fn rtmr_extend(rtmr: &mut [u8; 48], data: &[u8; 48]) {
     let mut h = Sha384::new();
     h.update(*rtmr);

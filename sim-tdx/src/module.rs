@@ -261,7 +261,7 @@ impl Td {
         self.rtmr
     }
 
-    /// TDG.MR.RTMR.EXTEND: RTMR[index] = SHA-384(RTMR[index] ‖ data).
+    /// TDG.MR.RTMR.EXTEND: `RTMR[index] = SHA-384(RTMR[index] ‖ data)`.
     pub fn rtmr_extend(&mut self, index: u64, data: &[u8; 48]) -> Result<(), TdxError> {
         if self.state != OpState::Runnable {
             return Err(TdxError::TDX_OP_STATE_INCORRECT);

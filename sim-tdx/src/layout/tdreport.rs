@@ -61,7 +61,7 @@ const _: () = {
 pub struct TeeTcbInfo {
     /// VALID: bit i set = the 8-byte field at byte 8*i is valid (0x1FF TDX 1.0, 0x301FF TDX 1.5).
     pub valid: [u8; 8],
-    /// TEE_TCB_SVN: [0] module ISV SVN, [1] module major version, [2] late-microcode SVN.
+    /// TEE_TCB_SVN: byte 0 module ISV SVN, byte 1 module major version, byte 2 late-microcode SVN.
     pub tee_tcb_svn: [u8; 16],
     /// MRSEAM: SHA-384 of the TDX module.
     pub mrseam: [u8; 48],
