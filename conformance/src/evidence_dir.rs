@@ -3,6 +3,7 @@
 //! | platform | told by | files read |
 //! |---|---|---|
 //! | SNP | `report.bin` without `certchain.pem` | `vcek.der`/`vcek.pem` or `vlek.der`/`vlek.pem`; the chain from `cert_chain.pem`, or `ask.pem`/`asvk.pem` + `ark.pem`, or `certs.bin`; `crl.der` |
+//! | TDX | `quote.bin` | `collateral.json` (dcap-qvl `QuoteCollateralV3`; without it: signature, QE binding and PCK chain only); `root_ca.der`/`root_ca.pem` (else Intel's bundled SGX Root CA) |
 //! | GPU | `certchain.pem` with `report.bin` or `report.hex` | `root_ca.pem` (else NVIDIA's bundled root); `rims/<RIM-ID>.xml` with `rim_root_ca.pem` (else NVIDIA's RIM root); the nonce from `evidence.json` |
 //!
 //! What a folder lacks is skipped, not failed: an SNP report with only `vcek.der` is checked against
@@ -18,6 +19,9 @@
 //! | `measurement`, `report_data`, `host_data` (hex) | `SNP-POLICY-MEASUREMENT`, `-REPORT-DATA`, `-HOST-DATA` |
 //! | `vmpl` (number) | `SNP-POLICY-VMPL` |
 //! | `require_platform_info` (hex) | `SNP-POLICY-PLATFORM-INFO` |
+//! | `deny_debug`, `require_sept_ve_disable` (bool) | TDX: `TDX-POLICY-DEBUG`, `TDX-POLICY-SEPT-VE-DISABLE` |
+//! | `mrtd`, `report_data`, `rtmr0`..`rtmr3` (hex) | TDX: `TDX-POLICY-MRTD`, `-REPORT-DATA`, `-RTMRn` |
+//! | `allowed_status` (list of Intel status names) | TDX: `TDX-POLICY-TCB-STATUS` |
 //! | `nonce` (hex) | GPU: the nonce the verifier asked with (overrides `evidence.json`) |
 //! | `allow_trailing_bytes` (bool) | GPU: accept bytes after the signature (trustee's behaviour) |
 
@@ -71,6 +75,20 @@ pub struct PolicyFile {
     pub require_platform_info: Option<String>,
     /// GPU: the expected nonce, hex.
     pub nonce: Option<String>,
+    /// TDX: require ATTRIBUTES.SEPT_VE_DISABLE.
+    pub require_sept_ve_disable: Option<bool>,
+    /// TDX: expected MRTD, hex.
+    pub mrtd: Option<String>,
+    /// TDX: expected RTMR0, hex.
+    pub rtmr0: Option<String>,
+    /// TDX: expected RTMR1, hex.
+    pub rtmr1: Option<String>,
+    /// TDX: expected RTMR2, hex.
+    pub rtmr2: Option<String>,
+    /// TDX: expected RTMR3, hex.
+    pub rtmr3: Option<String>,
+    /// TDX: accepted TCB statuses.
+    pub allowed_status: Option<Vec<String>>,
     /// GPU: accept bytes after the signature.
     pub allow_trailing_bytes: Option<bool>,
 }
@@ -112,6 +130,9 @@ pub fn detect(dir: &Path) -> Result<Platform, DirError> {
     if let Some(p) = f.manifest.platform {
         return Ok(p);
     }
+    if f.find("quote", &["quote.bin"]).is_some() {
+        return Ok(Platform::Tdx);
+    }
     if f.find("certchain", &["certchain.pem"]).is_some()
         && f.find("report", &["report.bin", "report.hex"]).is_some()
     {
@@ -145,10 +166,7 @@ pub fn verify_dir(dir: &Path, now: Option<i64>) -> Result<Verdict, DirError> {
     match platform {
         Platform::Snp => verify_snp(&f, &policy, now),
         Platform::Gpu => verify_gpu(&f, &policy, now),
-        other => Err(DirError::Input(format!(
-            "{}: {other} evidence folders are not supported yet",
-            dir.display()
-        ))),
+        Platform::Tdx => verify_tdx(&f, &policy, now),
     }
 }
 
@@ -405,6 +423,83 @@ fn verify_gpu(f: &Folder, pf: &PolicyFile, now: i64) -> Result<Verdict, DirError
     }
     if rim_texts.is_none() {
         v.claim("rims", "not given: measurements not appraised");
+    }
+    Ok(v)
+}
+
+fn verify_tdx(f: &Folder, pf: &PolicyFile, now: i64) -> Result<Verdict, DirError> {
+    let qp = f
+        .find("quote", &["quote.bin"])
+        .ok_or_else(|| DirError::Unknown(f.dir.display().to_string()))?;
+    let quote = f.read(&qp)?;
+    let collateral: Option<sim_tdx::collateral::Collateral> =
+        match f.find("collateral", &["collateral.json"]) {
+            Some(p) => {
+                let text = String::from_utf8(f.read(&p)?)
+                    .map_err(|_| DirError::Input(format!("{}: not UTF-8", p.display())))?;
+                Some(
+                    sim_tdx::collateral::Collateral::from_json(&text)
+                        .map_err(|e| DirError::Input(format!("{}: {e}", p.display())))?,
+                )
+            }
+            None => None,
+        };
+    let (root, bundled) = match f.find("root", &["root_ca.der", "root_ca.pem"]) {
+        Some(p) => (
+            sim_core::x509::cert_der_from_bytes(&f.read(&p)?)
+                .map_err(|e| DirError::Input(format!("{}: {e}", p.display())))?,
+            false,
+        ),
+        None => (sim_tdx::INTEL_SGX_ROOT_CA_DER.to_vec(), true),
+    };
+    let mut policy = sim_tdx::verify::Policy {
+        deny_debug: pf.deny_debug.unwrap_or(false),
+        require_sept_ve_disable: pf.require_sept_ve_disable.unwrap_or(false),
+        ..Default::default()
+    };
+    policy.mrtd = hex_field::<48>("mrtd", &pf.mrtd)?;
+    policy.report_data = hex_field::<64>("report_data", &pf.report_data)?;
+    for (i, r) in [&pf.rtmr0, &pf.rtmr1, &pf.rtmr2, &pf.rtmr3]
+        .into_iter()
+        .enumerate()
+    {
+        policy.rtmr[i] = hex_field::<48>("rtmr", r)?;
+    }
+    if let Some(list) = &pf.allowed_status {
+        let parsed: Result<Vec<_>, DirError> = list
+            .iter()
+            .map(|s| {
+                sim_tdx::collateral::TcbStatus::parse(s).ok_or_else(|| {
+                    DirError::Input(format!("policy.json allowed_status: unknown status {s:?}"))
+                })
+            })
+            .collect();
+        policy.allowed_status = Some(parsed?);
+    }
+    let mut v =
+        match sim_tdx::verify::verify_quote(&quote, collateral.as_ref(), &root, now, &policy) {
+            Ok(v) => v,
+            Err(e) => {
+                // An unparseable quote is invalid evidence: one failed structure check naming field and offset.
+                let mut v = Verdict::new(Platform::Tdx);
+                v.fail("TDX-QUOTE-STRUCTURE", format!("{}: {e}", qp.display()));
+                v
+            }
+        };
+    if bundled {
+        v.claim("roots", "bundled Intel SGX Root CA");
+    }
+    if collateral.is_none() {
+        v.claim(
+            "skipped",
+            serde_json::json!([
+                "TDX-CRL-ROOT",
+                "TDX-CRL-PCK",
+                "TDX-TCB-INFO-SIGNATURE",
+                "TDX-QE-IDENTITY-SIGNATURE",
+                "TDX-TCB-STATUS"
+            ]),
+        );
     }
     Ok(v)
 }

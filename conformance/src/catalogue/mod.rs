@@ -20,6 +20,7 @@ use sim_core::Platform;
 
 pub mod gpu;
 pub mod snp;
+pub mod tdx;
 
 /// The expected verdict of a case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +82,9 @@ pub fn cases(platform: Option<Platform>) -> Result<Vec<Case>, String> {
     let mut out = Vec::new();
     if platform.is_none() || platform == Some(Platform::Snp) {
         out.extend(snp::cases()?);
+    }
+    if platform.is_none() || platform == Some(Platform::Tdx) {
+        out.extend(tdx::cases()?);
     }
     if platform.is_none() || platform == Some(Platform::Gpu) {
         out.extend(gpu::cases()?);
