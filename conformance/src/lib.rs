@@ -9,5 +9,6 @@
 pub mod catalogue;
 pub mod cli;
 pub mod evidence_dir;
+pub mod known;
 pub mod score;
 pub mod suite;

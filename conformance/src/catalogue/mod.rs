@@ -49,7 +49,15 @@ pub struct Manifest {
     pub spec: String,
     /// How the case was made.
     pub provenance: String,
+    /// The time at which the case has its expected verdict (`verify DIR` uses it; external verifiers
+    /// run at their own clock, which gives the same verdict until the simulated certificates expire
+    /// in 2032).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now: Option<String>,
 }
+
+/// The time every catalogue case is judged at.
+pub const CATALOGUE_NOW: &str = "2026-01-01T00:00:00Z";
 
 /// One case: its manifest and its files.
 #[derive(Clone, Debug, PartialEq, Eq)]
