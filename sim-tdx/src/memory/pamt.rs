@@ -4,6 +4,8 @@
 //! page sets all 512 entries to the same type and owner with `size = Size2M` and keeps its BEPOCH on
 //! the first, which is what a 4K lookup through the hardware's hierarchy finds.
 
+use std::collections::BTreeMap;
+
 /// PAMT page type (`pt`, 8 bits).
 #[allow(non_camel_case_types)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -58,46 +60,66 @@ impl Default for PamtEntry {
     }
 }
 
-/// The PAMT over the TDMR (frames `0..len`).
+/// The PAMT over the TDMR (frames `0..len`), stored sparsely: absent entries are PT_NDA.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Pamt {
-    entries: Vec<PamtEntry>,
+    len: u64,
+    entries: BTreeMap<u64, PamtEntry>,
+    nda: PamtEntry,
 }
 
 impl Pamt {
     /// A PAMT with every page PT_NDA.
     pub fn new(frames: usize) -> Self {
         Self {
-            entries: vec![PamtEntry::default(); frames],
+            len: frames as u64,
+            entries: BTreeMap::new(),
+            nda: PamtEntry::default(),
         }
     }
 
     /// Frames covered.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        usize::try_from(self.len).unwrap_or(usize::MAX)
     }
 
     /// Whether no frame is covered.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
     }
 
     /// The entry of frame `pfn`, `None` outside the TDMR.
     pub fn get(&self, pfn: u64) -> Option<&PamtEntry> {
-        self.entries.get(usize::try_from(pfn).ok()?)
+        if pfn >= self.len {
+            return None;
+        }
+        Some(self.entries.get(&pfn).unwrap_or(&self.nda))
     }
 
-    /// Mutable entry.
-    pub fn get_mut(&mut self, pfn: u64) -> Option<&mut PamtEntry> {
-        self.entries.get_mut(usize::try_from(pfn).ok()?)
+    /// Sets the entry of frame `pfn` (inside the TDMR); BEPOCH updates go through here too.
+    pub fn set(&mut self, pfn: u64, e: PamtEntry) {
+        if pfn >= self.len {
+            return;
+        }
+        if e == PamtEntry::default() {
+            self.entries.remove(&pfn);
+        } else {
+            self.entries.insert(pfn, e);
+        }
+    }
+
+    /// Sets the BEPOCH of frame `pfn`.
+    pub fn set_bepoch(&mut self, pfn: u64, bepoch: u64) {
+        if let Some(mut e) = self.get(pfn).copied() {
+            e.bepoch = bepoch;
+            self.set(pfn, e);
+        }
     }
 
     /// Sets `count` consecutive entries from `pfn`.
     pub fn set_range(&mut self, pfn: u64, count: u64, e: PamtEntry) {
         for p in pfn..pfn.saturating_add(count) {
-            if let Some(x) = self.get_mut(p) {
-                *x = e;
-            }
+            self.set(p, e);
         }
     }
 
@@ -105,8 +127,7 @@ impl Pamt {
     pub fn assigned(&self) -> impl Iterator<Item = (u64, &PamtEntry)> {
         self.entries
             .iter()
-            .enumerate()
             .filter(|(_, e)| e.pt != PageType::PT_NDA)
-            .map(|(i, e)| (i as u64, e))
+            .map(|(i, e)| (*i, e))
     }
 }

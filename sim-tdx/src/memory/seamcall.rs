@@ -1025,9 +1025,7 @@ impl TdxModule {
         };
         let epoch = td.epoch;
         let pfn = e.hpa / PAGE_SIZE as u64;
-        if let Some(p) = self.pamt.get_mut(pfn) {
-            p.bepoch = epoch;
-        }
+        self.pamt.set_bepoch(pfn, epoch);
         let td = self.td_mut(tpfn)?;
         td.sept.set(
             level,
@@ -1166,9 +1164,7 @@ impl TdxModule {
         let bepoch = self.bepoch_of(e.hpa);
         self.pamt.set_range(old, 1, PamtEntry::default());
         self.assign(new, 1, PageType::PT_REG, tpfn);
-        if let Some(p) = self.pamt.get_mut(new) {
-            p.bepoch = bepoch;
-        }
+        self.pamt.set_bepoch(new, bepoch);
         let td = self.td_mut(tpfn)?;
         td.sept.set(
             0,
