@@ -43,11 +43,3 @@ fn every_scenario_rule_is_in_the_catalogue() {
         }
     }
 }
-
-#[test]
-#[ignore]
-fn print_all() {
-    for s in SCENARIOS {
-        print!("{}", attack::run(s, &RuleSet::all()).render_human());
-    }
-}

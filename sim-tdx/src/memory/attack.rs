@@ -164,20 +164,14 @@ pub fn find(name: &str) -> Option<&'static Scenario> {
 
 /// Runs a scenario with `rules` (all on, or some switched off to show what each is for).
 pub fn run(s: &Scenario, rules: &RuleSet) -> AttackReport {
-    let mut m = TdxModule::new(
-        Config {
-            frames: 2048,
-            integrity: s.integrity,
-            seed: 0,
-        },
-        rules.clone(),
-    );
+    let cfg = Config {
+        frames: 2048,
+        integrity: s.integrity,
+        seed: 0,
+    };
+    let mut m = TdxModule::new(cfg, rules.clone());
     let mut r = Run::new(&mut m);
-    r.note(
-        "platform",
-        &format!("integrity mode {:?}", s.integrity),
-        "configured",
-    );
+    r.steps.push(super::trace::config_event(&cfg, rules));
     let succeeded = (s.run)(&mut r);
     let outcome = if succeeded {
         Outcome::Succeeded
@@ -371,7 +365,7 @@ fn ciphertext_observation(r: &mut Run<'_>) -> bool {
     let x2 = observe(r, 0x01);
     let distinguishes = x1 == x2 && x1 != y;
     r.note(
-        "host",
+        "attacker",
         "compare observations (X, Y, X)",
         if distinguishes {
             "X and Y told apart"
@@ -400,7 +394,7 @@ fn physical_ciphertext_observation(r: &mut Run<'_>) -> bool {
     }
     let distinguishes = obs[0] == obs[2] && obs[0] != obs[1];
     r.note(
-        "physical",
+        "attacker",
         "compare ciphertext of line 0xC0 (X, Y, X)",
         if distinguishes {
             "same plaintext, same ciphertext: X and Y told apart"
@@ -536,7 +530,7 @@ fn zero_step(r: &mut Run<'_>) -> bool {
         most = most.max(runs);
     }
     r.note(
-        "host",
+        "attacker",
         "executions of the faulting instruction without progress",
         &most.to_string(),
     );
@@ -611,7 +605,7 @@ fn remove_without_track(r: &mut Run<'_>) -> bool {
         level: 0,
     });
     r.note(
-        "host",
+        "attacker",
         "REMOVE after BLOCK, TRACK and an IPI",
         if ok(&c) {
             "allowed: no vCPU can still use the translation"

@@ -1176,11 +1176,12 @@ pub fn run_choices(c: &mut dyn Choices, rules: &RuleSet, machine_seed: u64) -> O
     };
     let (a, b) = (attr(c), attr(c));
     let mut k = Checker::new(mode, rules.clone(), machine_seed);
-    k.trace.push(TraceEvent {
-        actor: "platform".into(),
-        op: format!("integrity mode {mode:?}"),
-        result: "configured".into(),
-    });
+    let cfg = Config {
+        frames: 2048,
+        integrity: mode,
+        seed: machine_seed,
+    };
+    k.trace.push(super::trace::config_event(&cfg, rules));
     for op in setup_ops(a, b) {
         if let Err(v) = k.step(&op) {
             return Some(v);
