@@ -736,7 +736,16 @@ impl Checker {
                 if let Some(old) = old {
                     for i in 0..LINES_PER_PAGE as u64 {
                         let l = self.line(old + i * LINE_SIZE as u64);
-                        self.set(page + i * LINE_SIZE as u64, l);
+                        // Lines the module reads intact move as they are; poisoned ones arrive as
+                        // zeros written through KeyID 0.
+                        let moved = match (l.owner, l.tamper) {
+                            (Owner::Td(..), Tamper::None | Tamper::Exempt) => l,
+                            _ => Line {
+                                owner: Owner::Host(0, [0; LINE_SIZE]),
+                                tamper: Tamper::None,
+                            },
+                        };
+                        self.set(page + i * LINE_SIZE as u64, moved);
                     }
                 }
             }

@@ -1142,7 +1142,8 @@ impl TdxModule {
         self.check_blocked_tracked(td, e, self.bepoch_of(e.hpa))?;
         let hkid = td.hkid;
         let old = e.hpa / PAGE_SIZE as u64;
-        // Move the content line by line under the TD key (poisoned lines stay poisoned).
+        // Move the content line by line under the TD key. A poisoned line stays poisoned: it is
+        // written as zeros through KeyID 0 (owner bit clear), so nothing of it reaches anyone.
         let mut lines = Vec::with_capacity(tme::LINES_PER_PAGE);
         let rules = self.rules.clone();
         for i in 0..tme::LINES_PER_PAGE {
@@ -1158,7 +1159,7 @@ impl TdxModule {
             if *ok {
                 self.mem.td_write_line(dst, hkid, l);
             } else {
-                let _ = self.mem.host_write(dst, 0, l, &RuleSet::all());
+                let _ = self.mem.host_write(dst, 0, &[0u8; 64], &RuleSet::all());
             }
         }
         let bepoch = self.bepoch_of(e.hpa);
