@@ -53,3 +53,39 @@ fn a_tampered_result_is_a_mismatch_and_bad_lines_are_errors() {
     let unknown_rule = "{\"actor\":\"platform\",\"op\":\"CONFIG integrity=Logical seed=0 frames=64 disabled=NOPE\",\"result\":\"configured\"}\n";
     assert!(trace::replay(unknown_rule).is_err());
 }
+
+#[test]
+fn committed_traces_replay_identically() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/tdx/traces");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().and_then(|e| e.to_str()) != Some("jsonl") {
+            continue;
+        }
+        let rep = trace::replay(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        assert!(
+            rep.mismatches.is_empty(),
+            "{}: {:?}",
+            p.display(),
+            rep.mismatches
+        );
+        n += 1;
+    }
+    assert!(n >= 17, "{n} traces");
+}
+
+#[test]
+fn committed_attack_traces_are_what_the_scenarios_record() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/tdx/traces");
+    for s in attack::SCENARIOS {
+        let committed =
+            std::fs::read_to_string(dir.join(format!("attack-{}.jsonl", s.name))).unwrap();
+        let now = trace::to_jsonl(&attack::run(s, &RuleSet::all()).steps);
+        assert_eq!(
+            committed, now,
+            "{} (regenerate with `cvmsim tdx trace record`)",
+            s.name
+        );
+    }
+}

@@ -7,6 +7,7 @@
 //! access is retried when the host enters the vCPU again, which is how zero-stepping is modelled.
 
 use sha2::{Digest, Sha384};
+use sim_core::rules::RuleSet;
 
 use super::errors::{OperandId, TdxError, TdxStatus};
 use super::rules;
@@ -315,6 +316,79 @@ impl TdxModule {
         match self.running_vcpu(tdvpr) {
             Some(v) => self.access(v, gpa, Some(byte)),
             None => GuestEvent::NotRunning,
+        }
+    }
+
+    /// The guest stores a whole 4 KiB page at `gpa` (`rep movs` of a page): one translation through
+    /// the TLB or the SEPT, then the engine on all 256 blocks at once. A page that is not MAPPED gives
+    /// the same #VE or TD exit as a line access.
+    pub fn guest_write_page(&mut self, tdvpr: u64, gpa: u64, data: &[u8; PAGE_SIZE]) -> GuestEvent {
+        let Some(vpfn) = self.running_vcpu(tdvpr) else {
+            return GuestEvent::NotRunning;
+        };
+        let gpa = gpa & !(PAGE_SIZE as u64 - 1);
+        if gpa & SHARED_BIT != 0 {
+            return GuestEvent::Status(TdxError::op(
+                TdxStatus::TDX_OPERAND_INVALID,
+                OperandId::RCX,
+            ));
+        }
+        match self.resolve(vpfn, gpa) {
+            Resolve::Hpa(h) => {
+                let hkid = self.hkid_of(vpfn);
+                self.mem.td_write_page(h, hkid, data);
+                self.progress(vpfn);
+                GuestEvent::Done
+            }
+            _ => self.access(vpfn, gpa, Some(0)),
+        }
+    }
+
+    /// The guest loads a whole 4 KiB page at `gpa` into `out`; every line is checked before it is
+    /// consumed (a poisoned line is a machine check).
+    pub fn guest_read_page(
+        &mut self,
+        tdvpr: u64,
+        gpa: u64,
+        out: &mut [u8; PAGE_SIZE],
+    ) -> GuestEvent {
+        let Some(vpfn) = self.running_vcpu(tdvpr) else {
+            return GuestEvent::NotRunning;
+        };
+        let gpa = gpa & !(PAGE_SIZE as u64 - 1);
+        if gpa & SHARED_BIT != 0 {
+            return GuestEvent::Status(TdxError::op(
+                TdxStatus::TDX_OPERAND_INVALID,
+                OperandId::RCX,
+            ));
+        }
+        match self.resolve(vpfn, gpa) {
+            Resolve::Hpa(h) => {
+                let hkid = self.hkid_of(vpfn);
+                let rules = std::mem::take(&mut self.rules);
+                let r = self.mem.td_read_page(h, hkid, out, &rules);
+                self.rules = rules;
+                match r {
+                    Ok(()) => {
+                        self.progress(vpfn);
+                        GuestEvent::Done
+                    }
+                    Err(p) if self.rules.on(rules::MC_TD_FATAL) => {
+                        GuestEvent::Exit(self.machine_check(vpfn, p))
+                    }
+                    Err(_) => {
+                        let unchecked = RuleSet::with_disabled(
+                            rules::CATALOGUE,
+                            &[rules::TME_OWNER_BIT_CHECK, rules::TME_CI_MAC],
+                        )
+                        .unwrap_or_default();
+                        let _ = self.mem.td_read_page(h, hkid, out, &unchecked);
+                        self.progress(vpfn);
+                        GuestEvent::Done
+                    }
+                }
+            }
+            _ => self.access(vpfn, gpa, None),
         }
     }
 
