@@ -47,8 +47,8 @@ fn openssl_xts(pa: u64, plain: &[u8]) -> Option<Vec<u8>> {
 
 fn mem(mode: IntegrityMode) -> Memory {
     let mut m = Memory::new(64, mode, 0);
-    m.program_key(20, KeySlot::new(&K1, &K2, &[7; 16], [3; 8]));
-    m.program_key(1, KeySlot::new(&K1, &K2, &[7; 16], [3; 8]));
+    m.program_key(20, KeySlot::new(&K1, &K2, [3; 8], 0x77));
+    m.program_key(1, KeySlot::new(&K1, &K2, [3; 8], 0x77));
     m
 }
 

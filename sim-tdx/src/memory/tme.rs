@@ -18,7 +18,7 @@
 //! **Integrity.** Cryptographic integrity (Ci) keeps, per 64-byte line, a 28-bit MAC over the
 //! ciphertext, the address and the TD-owner bit, plus the TD-owner bit; logical integrity (Li) keeps
 //! only the TD-owner bit. Hardware computes a truncated SHA-3-based MAC that cannot be reproduced; the
-//! model uses a Wegman–Carter MAC instead: an NH universal hash (64-bit words, as UMAC) of the 64-byte
+//! model uses a Wegman–Carter MAC instead: an NH universal hash (as UMAC, on 64-bit words) of the 64-byte
 //! ciphertext line, XORed with a pad `AES_Kmac(page address ‖ owner bit ‖ i)` and truncated to 28 bits.
 //! The granularity (one MAC per 64-byte line) is the hardware's.
 //!
@@ -28,6 +28,8 @@
 //! machine check. Nothing here has freshness: a physical attacker who puts back an old
 //! (ciphertext, MAC, owner bit) triple at the same address is not detected.
 
+use aes::cipher::consts::U16;
+use aes::cipher::inout::InOutBuf;
 use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
 use aes::{Aes128, Block};
 use rand_chacha::rand_core::RngCore;
@@ -101,29 +103,33 @@ pub enum IntegrityMode {
     Logical,
 }
 
-/// The keys of one KeyID: the XTS data and tweak keys, the MAC pad key and the NH key.
+/// The keys of one KeyID: the XTS data and tweak keys and the MAC key (NH key and owner-bit salt).
 #[derive(Clone)]
 pub struct KeySlot {
     data: Aes128,
     tweak: Aes128,
-    mac: Aes128,
     nh: [u64; 8],
+    owner_salt: u64,
 }
 
+/// Mixes a folded NH value into the 28-bit MAC.
+const MAC_MIX: u64 = 0x9E37_79B9_7F4A_7C15;
+
 impl KeySlot {
-    /// A slot from explicit XTS keys (K1 data, K2 tweak) and MAC key material.
-    pub fn new(k1: &[u8; 16], k2: &[u8; 16], kmac: &[u8; 16], nh: [u64; 8]) -> Self {
+    /// A slot from explicit XTS keys (K1 data, K2 tweak) and MAC key material (the NH key and the
+    /// salt that binds the TD-owner bit).
+    pub fn new(k1: &[u8; 16], k2: &[u8; 16], nh: [u64; 8], owner_salt: u64) -> Self {
         Self {
             data: Aes128::new(k1.into()),
             tweak: Aes128::new(k2.into()),
-            mac: Aes128::new(kmac.into()),
             nh,
+            owner_salt,
         }
     }
 
     /// A slot with keys drawn from `rng` (PCONFIG `SET_KEY_RANDOM`: the key is never visible).
     pub fn random(rng: &mut ChaCha20Rng) -> Self {
-        let mut k = [[0u8; 16]; 3];
+        let mut k = [[0u8; 16]; 2];
         for key in &mut k {
             rng.fill_bytes(key);
         }
@@ -131,7 +137,7 @@ impl KeySlot {
         for w in &mut nh {
             *w = rng.next_u64();
         }
-        Self::new(&k[0], &k[1], &k[2], nh)
+        Self::new(&k[0], &k[1], nh, rng.next_u64() | 1)
     }
 
     fn tweak0(&self, pa_page: u64) -> u128 {
@@ -140,130 +146,163 @@ impl KeySlot {
         u128::from_le_bytes(b.into())
     }
 
-    /// The 64 MAC pads of a page for an owner-bit value.
-    fn pads(&self, pa_page: u64, owner: bool) -> [u32; LINES_PER_PAGE] {
-        let mut blocks = [Block::default(); LINES_PER_PAGE / 4];
-        for (i, b) in blocks.iter_mut().enumerate() {
-            let v = u128::from(pa_page) | (u128::from(owner) << 64) | ((i as u128) << 72);
-            *b = Block::from(v.to_le_bytes());
+    /// The tweak of block `j` of the page.
+    fn tweak_at(&self, pa_page: u64, j: usize) -> u128 {
+        let mut t = self.tweak0(pa_page);
+        for _ in 0..j % BLOCKS_PER_PAGE {
+            t = mul_alpha(t);
         }
-        self.mac.encrypt_blocks(&mut blocks);
-        let mut out = [0u32; LINES_PER_PAGE];
-        for (i, b) in blocks.iter().enumerate() {
-            for w in 0..4 {
-                let mut x = [0u8; 4];
-                x.copy_from_slice(&b[w * 4..w * 4 + 4]);
-                out[i * 4 + w] = u32::from_le_bytes(x);
-            }
-        }
-        out
+        t
     }
 
-    /// NH of one ciphertext line, folded to 28 bits, XOR the pad.
-    fn line_mac(&self, ct: &[u8], pad: u32) -> u32 {
-        let mut w = [0u64; 8];
-        for (i, c) in ct.chunks_exact(8).take(8).enumerate() {
+    /// NH (as UMAC, RFC 4418 §5, here on 64-bit words with 128-bit products) of one 64-byte
+    /// ciphertext line, folded to 64 bits.
+    #[inline]
+    fn nh_line(&self, ct: &[u8]) -> u64 {
+        let mut acc = 0u128;
+        for (c, k) in ct.chunks_exact(16).zip(self.nh.chunks_exact(2)) {
             let mut x = [0u8; 8];
-            x.copy_from_slice(c);
-            w[i] = u64::from_le_bytes(x);
-        }
-        let mut acc: u128 = 0;
-        for i in 0..4 {
-            let a = w[2 * i].wrapping_add(self.nh[2 * i]);
-            let b = w[2 * i + 1].wrapping_add(self.nh[2 * i + 1]);
+            let mut y = [0u8; 8];
+            x.copy_from_slice(&c[..8]);
+            y.copy_from_slice(&c[8..]);
+            let a = u64::from_le_bytes(x).wrapping_add(k[0]);
+            let b = u64::from_le_bytes(y).wrapping_add(k[1]);
             acc = acc.wrapping_add(u128::from(a) * u128::from(b));
         }
-        let f = ((acc >> 64) as u64 ^ acc as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (acc >> 64) as u64 ^ acc as u64
+    }
+
+    /// The 28-bit MAC: NH, salted by the owner bit, mixed, XOR a pad taken from the (secret,
+    /// address-bound) tweak of the line's first block.
+    fn fold(&self, nh: u64, owner: bool, pad: u32) -> u32 {
+        let f = (nh ^ if owner { self.owner_salt } else { 0 }).wrapping_mul(MAC_MIX);
         ((f >> 36) as u32 ^ pad) & MAC_MASK
     }
 
-    /// The 28-bit MACs of every line of a ciphertext page.
-    pub fn page_macs(
-        &self,
-        pa_page: u64,
-        ct: &[u8; PAGE_SIZE],
-        owner: bool,
-    ) -> [u32; LINES_PER_PAGE] {
-        let pads = self.pads(pa_page, owner);
-        let mut out = [0u32; LINES_PER_PAGE];
-        for (i, line) in ct.chunks_exact(LINE_SIZE).enumerate() {
-            out[i] = self.line_mac(line, pads[i]);
-        }
-        out
-    }
-
-    /// The MAC of line `idx` of the page at `pa_page`.
+    /// The MAC of line `idx` of the page at `pa_page` (line-granular accesses).
     pub fn one_line_mac(&self, pa_page: u64, idx: usize, ct: &[u8], owner: bool) -> u32 {
-        let pads = self.pads(pa_page, owner);
-        self.line_mac(ct, pads[idx % LINES_PER_PAGE])
+        let pad = (self.tweak_at(pa_page, 4 * (idx % LINES_PER_PAGE)) >> 96) as u32;
+        self.fold(self.nh_line(ct), owner, pad)
     }
 
-    fn tweaks(&self, pa_page: u64) -> [u128; BLOCKS_PER_PAGE] {
-        let mut t = self.tweak0(pa_page);
-        let mut out = [0u128; BLOCKS_PER_PAGE];
-        for o in out.iter_mut() {
-            *o = t;
-            t = mul_alpha(t);
-        }
-        out
-    }
-
-    /// XTS-encrypts a whole page (`scratch` holds 256 blocks).
-    pub fn encrypt_page(
-        &self,
-        pa_page: u64,
-        src: &[u8; PAGE_SIZE],
-        dst: &mut [u8; PAGE_SIZE],
-        scratch: &mut [Block],
-    ) {
-        self.xts_page(pa_page, src, dst, scratch, true);
+    /// XTS-encrypts a whole page: `dst = E_K1(src ⊕ T) ⊕ T` on all 256 blocks.
+    pub fn encrypt_page(&self, pa_page: u64, src: &[u8; PAGE_SIZE], dst: &mut [u8; PAGE_SIZE]) {
+        self.seal_page(pa_page, src, dst, false, None);
     }
 
     /// XTS-decrypts a whole page.
-    pub fn decrypt_page(
+    pub fn decrypt_page(&self, pa_page: u64, src: &[u8; PAGE_SIZE], dst: &mut [u8; PAGE_SIZE]) {
+        let _ = self.open_page(pa_page, src, dst, None);
+    }
+
+    /// The tweaks of blocks 0..4 (the four chains that step by α^4 from line to line).
+    fn chain_start(&self, pa_page: u64) -> [u128; 4] {
+        let mut c = [0u128; 4];
+        c[0] = self.tweak0(pa_page);
+        for j in 1..4 {
+            c[j] = mul_alpha(c[j - 1]);
+        }
+        c
+    }
+
+    /// Pass 1: `dst = src ⊕ T` line by line (four tweak chains stepping by α^4), the tweaks kept in
+    /// `tw` for pass 3; `check(i, src line, pad)` sees each source line first and may stop the pass.
+    #[inline(always)]
+    fn pass1(
+        c: &mut [u128; 4],
+        src: &[u8; PAGE_SIZE],
+        dst: &mut [u8; PAGE_SIZE],
+        tw: &mut [u8; PAGE_SIZE],
+        mut check: impl FnMut(usize, &[u8], u32) -> bool,
+    ) -> Result<(), usize> {
+        for (i, ((s_line, d_line), t_line)) in src
+            .chunks_exact(LINE_SIZE)
+            .zip(dst.chunks_exact_mut(LINE_SIZE))
+            .zip(tw.chunks_exact_mut(LINE_SIZE))
+            .enumerate()
+        {
+            if !check(i, s_line, (c[0] >> 96) as u32) {
+                return Err(i);
+            }
+            for (((s, d), t), cj) in s_line
+                .chunks_exact(16)
+                .zip(d_line.chunks_exact_mut(16))
+                .zip(t_line.chunks_exact_mut(16))
+                .zip(c.iter_mut())
+            {
+                let mut x = [0u8; 16];
+                x.copy_from_slice(s);
+                d.copy_from_slice(&(u128::from_le_bytes(x) ^ *cj).to_le_bytes());
+                t.copy_from_slice(&cj.to_le_bytes());
+                *cj = mul_alpha4(*cj);
+            }
+        }
+        Ok(())
+    }
+
+    /// Encrypts a page and (Ci) computes its 64 line MACs in the same passes: `dst = E_K1(src ⊕ T) ⊕ T`,
+    /// the AES step one multi-block `encrypt_blocks_inout` call on all 256 blocks.
+    pub fn seal_page(
         &self,
         pa_page: u64,
         src: &[u8; PAGE_SIZE],
         dst: &mut [u8; PAGE_SIZE],
-        scratch: &mut [Block],
+        owner: bool,
+        macs: Option<&mut [u32; LINES_PER_PAGE]>,
     ) {
-        self.xts_page(pa_page, src, dst, scratch, false);
+        let mut c = self.chain_start(pa_page);
+        let mut tw = [0u8; PAGE_SIZE];
+        let mut pads = [0u32; LINES_PER_PAGE];
+        let _ = Self::pass1(&mut c, src, dst, &mut tw, |i, _, pad| {
+            pads[i % LINES_PER_PAGE] = pad;
+            true
+        });
+        let (blocks, _) = InOutBuf::from(&mut dst[..]).into_chunks::<U16>();
+        self.data.encrypt_blocks_inout(blocks);
+        for (d, t) in dst.iter_mut().zip(tw.iter()) {
+            *d ^= t;
+        }
+        if let Some(m) = macs {
+            for ((d_line, pad), mac) in dst
+                .chunks_exact(LINE_SIZE)
+                .zip(pads.iter())
+                .zip(m.iter_mut())
+            {
+                *mac = self.fold(self.nh_line(d_line), owner, *pad);
+            }
+        }
     }
 
-    fn xts_page(
+    /// Checks (Ci: `expect` holds the stored MACs of a TD-owned page) and decrypts a page; each line's
+    /// MAC is checked in the pass that first reads it. `Err(line)` names the first line whose MAC does
+    /// not match; `dst` is then zeroed.
+    pub fn open_page(
         &self,
         pa_page: u64,
         src: &[u8; PAGE_SIZE],
         dst: &mut [u8; PAGE_SIZE],
-        scratch: &mut [Block],
-        enc: bool,
-    ) {
-        let tw = self.tweaks(pa_page);
-        let n = BLOCKS_PER_PAGE.min(scratch.len());
-        let scratch = &mut scratch[..n];
-        for ((b, c), t) in scratch.iter_mut().zip(src.chunks_exact(16)).zip(tw.iter()) {
-            let mut x = [0u8; 16];
-            x.copy_from_slice(c);
-            *b = Block::from((u128::from_le_bytes(x) ^ t).to_le_bytes());
+        expect: Option<&[u32; LINES_PER_PAGE]>,
+    ) -> Result<(), usize> {
+        let mut c = self.chain_start(pa_page);
+        let mut tw = [0u8; PAGE_SIZE];
+        let r = Self::pass1(&mut c, src, dst, &mut tw, |i, s_line, pad| match expect {
+            Some(m) => self.fold(self.nh_line(s_line), true, pad) == m[i % LINES_PER_PAGE],
+            None => true,
+        });
+        if let Err(i) = r {
+            dst.fill(0);
+            return Err(i);
         }
-        if enc {
-            self.data.encrypt_blocks(scratch);
-        } else {
-            self.data.decrypt_blocks(scratch);
+        let (blocks, _) = InOutBuf::from(&mut dst[..]).into_chunks::<U16>();
+        self.data.decrypt_blocks_inout(blocks);
+        for (d, t) in dst.iter_mut().zip(tw.iter()) {
+            *d ^= t;
         }
-        for ((b, c), t) in scratch.iter().zip(dst.chunks_exact_mut(16)).zip(tw.iter()) {
-            let mut x = [0u8; 16];
-            x.copy_from_slice(b);
-            c.copy_from_slice(&(u128::from_le_bytes(x) ^ t).to_le_bytes());
-        }
+        Ok(())
     }
 
-    /// XTS on one 64-byte line (`idx` within the page at `pa_page`).
     fn xts_line(&self, pa_page: u64, idx: usize, src: &[u8], dst: &mut [u8; LINE_SIZE], enc: bool) {
-        let mut t = self.tweak0(pa_page);
-        for _ in 0..(idx % LINES_PER_PAGE) * 4 {
-            t = mul_alpha(t);
-        }
+        let mut t = self.tweak_at(pa_page, 4 * (idx % LINES_PER_PAGE));
         let mut blocks = [Block::default(); 4];
         let mut tw = [0u128; 4];
         for (j, (b, c)) in blocks.iter_mut().zip(src.chunks_exact(16)).enumerate() {
@@ -295,6 +334,34 @@ fn frame_in(frames: &mut [Option<Frame>], pfn: u64) -> Option<&mut Frame> {
 /// Multiplication by α in GF(2^128) with the XTS polynomial, on the little-endian tweak.
 fn mul_alpha(t: u128) -> u128 {
     (t << 1) ^ if t >> 127 == 1 { 0x87 } else { 0 }
+}
+
+/// `x·0x87` carry-less, for the 4 bits shifted out by a multiplication by α^4.
+const fn clmul_87(x: u8) -> u16 {
+    let mut r = 0u16;
+    let mut i = 0;
+    while i < 4 {
+        if x >> i & 1 == 1 {
+            r ^= 0x87 << i;
+        }
+        i += 1;
+    }
+    r
+}
+
+const ALPHA4: [u16; 16] = {
+    let mut t = [0u16; 16];
+    let mut i = 0;
+    while i < 16 {
+        t[i] = clmul_87(i as u8);
+        i += 1;
+    }
+    t
+};
+
+/// Multiplication by α^4.
+fn mul_alpha4(t: u128) -> u128 {
+    (t << 4) ^ u128::from(ALPHA4[(t >> 124) as usize])
 }
 
 /// Per-line metadata kept beside DRAM (in the ECC bits on real parts).
@@ -368,7 +435,6 @@ pub struct Memory {
     mode: IntegrityMode,
     keys: Vec<Option<KeySlot>>,
     frames: Vec<Option<Frame>>,
-    scratch: Vec<Block>,
     rng: ChaCha20Rng,
 }
 
@@ -384,7 +450,6 @@ impl Memory {
             mode,
             keys,
             frames: vec![None; num_frames],
-            scratch: vec![Block::default(); BLOCKS_PER_PAGE],
             rng,
         }
     }
@@ -451,11 +516,15 @@ impl Memory {
         let Some(frame) = frame_in(&mut self.frames, pa_page / PAGE_SIZE as u64) else {
             return false;
         };
-        slot.encrypt_page(pa_page, plain, &mut frame.data, &mut self.scratch);
-        let macs = match mode {
-            IntegrityMode::Cryptographic => slot.page_macs(pa_page, &frame.data, owner),
-            IntegrityMode::Logical => [0; LINES_PER_PAGE],
-        };
+        let mut macs = [0u32; LINES_PER_PAGE];
+        let ci = mode == IntegrityMode::Cryptographic;
+        slot.seal_page(
+            pa_page,
+            plain,
+            &mut frame.data,
+            owner,
+            ci.then_some(&mut macs),
+        );
         for (m, mac) in frame.meta.iter_mut().zip(macs) {
             *m = LineMeta {
                 mac,
@@ -494,21 +563,19 @@ impl Memory {
                 });
             }
         }
-        if mode == IntegrityMode::Cryptographic && rules.on(rules::TME_CI_MAC) {
-            let macs = slot.page_macs(pa_page, &frame.data, true);
-            if let Some(i) = frame
-                .meta
-                .iter()
-                .zip(macs)
-                .position(|(m, mac)| m.mac != mac)
-            {
-                return Err(Poison {
-                    pa: pa_page + (i * LINE_SIZE) as u64,
-                    cause: PoisonCause::Mac,
-                });
+        let ci = mode == IntegrityMode::Cryptographic && rules.on(rules::TME_CI_MAC);
+        let mut expect = [0u32; LINES_PER_PAGE];
+        if ci {
+            for (e, m) in expect.iter_mut().zip(frame.meta.iter()) {
+                *e = m.mac;
             }
         }
-        slot.decrypt_page(pa_page, &frame.data, out, &mut self.scratch);
+        if let Err(i) = slot.open_page(pa_page, &frame.data, out, ci.then_some(&expect)) {
+            return Err(Poison {
+                pa: pa_page + (i * LINE_SIZE) as u64,
+                cause: PoisonCause::Mac,
+            });
+        }
         Ok(())
     }
 
@@ -744,5 +811,14 @@ mod tests {
     fn alpha_carries_into_0x87() {
         assert_eq!(mul_alpha(1u128 << 127), 0x87);
         assert_eq!(mul_alpha(1), 2);
+        let mut x = 0xDEAD_BEEF_0123_4567_89AB_CDEF_F00D_CAFEu128;
+        for _ in 0..100 {
+            let mut y = x;
+            for _ in 0..4 {
+                y = mul_alpha(y);
+            }
+            assert_eq!(mul_alpha4(x), y);
+            x = y ^ (x >> 3);
+        }
     }
 }
