@@ -89,3 +89,62 @@ fn committed_attack_traces_are_what_the_scenarios_record() {
         );
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Any operation with any arguments, on a machine with a running TD, answers without panicking.
+    #[test]
+    fn any_operation_with_any_arguments_is_answered(
+        picks in proptest::collection::vec((0usize..39, proptest::array::uniform4(proptest::prelude::any::<u64>()), 0u8..4), 1..40)
+    ) {
+        use sim_tdx::memory::lab::{self, Run, POOL, TD_A};
+        use sim_tdx::memory::{Config, Op, TdxModule};
+        let mut m = TdxModule::new(Config { frames: 64, ..Config::default() }, RuleSet::all());
+        let mut r = Run::new(&mut m);
+        lab::build(&mut r, &TD_A, 0, &[POOL]);
+        let names = [
+            "TDH.MNG.CREATE tdr hkid", "TDH.MNG.KEY.CONFIG tdr", "TDH.MNG.ADDCX tdr page",
+            "TDH.MNG.INIT tdr attributes", "TDH.VP.CREATE tdr tdvpr", "TDH.VP.INIT tdvpr",
+            "TDH.MEM.SEPT.ADD tdr gpa level page", "TDH.MEM.SEPT.REMOVE tdr gpa level",
+            "TDH.MEM.SEPT.RD tdr gpa level", "TDH.MEM.PAGE.ADD tdr gpa page source",
+            "TDH.MR.EXTEND tdr gpa", "TDH.MR.FINALIZE tdr", "TDH.MEM.PAGE.AUG tdr gpa level page",
+            "TDH.MEM.RANGE.BLOCK tdr gpa level", "TDH.MEM.RANGE.UNBLOCK tdr gpa level", "TDH.MEM.TRACK tdr",
+            "TDH.MEM.PAGE.REMOVE tdr gpa level", "TDH.MEM.PAGE.RELOCATE tdr gpa page",
+            "TDH.MEM.PAGE.DEMOTE tdr gpa level page", "TDH.MEM.PAGE.PROMOTE tdr gpa level",
+            "TDH.VP.ENTER tdvpr", "TDH.VP.ENTER+TIMER tdvpr tsc", "TDH.MNG.VPFLUSHDONE tdr",
+            "TDH.MNG.KEY.FREEID tdr", "TDH.PHYMEM.PAGE.RECLAIM page", "TDH.PHYMEM.PAGE.WBINVD page",
+            "IPI tdvpr", "READ pa keyid len", "WRITE pa keyid byte len", "SHARED.EPT.MAP tdr gpa hpa keyid",
+            "LOAD tdvpr gpa", "STORE tdvpr gpa byte", "TDG.MEM.PAGE.ACCEPT tdvpr gpa level",
+            "TDG.MR.RTMR.EXTEND tdvpr gpa index", "TDG.MR.REPORT tdvpr gpa data", "TDG.VP.VMCALL tdvpr r11",
+            "DRAM.COPYOUT pfn slot", "DRAM.COPYIN pfn slot", "DRAM.FLIP pa bit",
+        ];
+        for (i, vals, shape) in picks {
+            let mut it = names[i].split(' ');
+            let mut text = it.next().unwrap().to_string();
+            for (k, key) in it.enumerate() {
+                // Mostly plausible values (small, page-aligned), sometimes anything.
+                let v = match shape {
+                    0 => vals[k % 4],
+                    1 => vals[k % 4] % 8,
+                    _ => (vals[k % 4] % 64) * 0x1000,
+                };
+                text.push_str(&format!(" {key}={v}"));
+            }
+            let op = Op::parse(&text).unwrap();
+            r.op(op);
+        }
+        let replay = trace::replay(&trace::to_jsonl(&{
+            let mut steps = vec![trace::config_event(&Config { frames: 64, ..Config::default() }, &RuleSet::all())];
+            steps.extend(r.steps.iter().cloned());
+            steps
+        })).unwrap();
+        proptest::prop_assert!(replay.mismatches.is_empty(), "{:?}", replay.mismatches);
+    }
+
+    /// Arbitrary text is a trace error, never a panic.
+    #[test]
+    fn arbitrary_trace_text_is_an_error_not_a_panic(text in "\\PC{0,200}") {
+        let _ = trace::replay(&text);
+    }
+}

@@ -179,7 +179,7 @@ impl TdxModule {
 
     fn progress(&mut self, vpfn: u64) {
         if let Some(v) = self.vcpus.get_mut(&vpfn) {
-            v.retired += 1;
+            v.retired = v.retired.saturating_add(1);
             v.pending = None;
             v.epf_count = 0;
             v.epf_gpas.clear();
@@ -196,7 +196,7 @@ impl TdxModule {
                 v.epf_gpas.clear();
                 v.zero_progress_runs = 0;
             }
-            v.zero_progress_runs += 1;
+            v.zero_progress_runs = v.zero_progress_runs.saturating_add(1);
             if v.epf_count < STEPPING_EPF_THRESHOLD {
                 v.epf_count += 1;
             } else if !shared && v.epf_gpas.len() < 8 && !v.epf_gpas.contains(&gpa) {
@@ -448,12 +448,16 @@ impl TdxModule {
             retired += self.stepping_random();
         }
         if let Some(v) = self.vcpus.get_mut(&vpfn) {
-            v.retired += retired;
+            v.retired = v.retired.saturating_add(retired);
             v.pending = None;
             v.epf_count = 0;
             v.epf_gpas.clear();
             v.zero_progress_runs = 0;
-            v.single_steps = if retired == 1 { v.single_steps + 1 } else { 0 };
+            v.single_steps = if retired == 1 {
+                v.single_steps.saturating_add(1)
+            } else {
+                0
+            };
         }
         self.vcpu_stop(vpfn);
         Ok(Entry::Exited(TdExit::Interrupt { retired }))

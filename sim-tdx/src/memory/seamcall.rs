@@ -243,7 +243,7 @@ pub struct Td {
     pub chldcnt: u64,
     /// TD_EPOCH (starts at 1, as `tdh_mng_init.c`).
     pub epoch: u64,
-    /// REFCOUNT[2]: vCPUs running in an even / odd epoch.
+    /// `REFCOUNT[2]`: vCPUs running in an even / odd epoch.
     pub refcount: [u32; 2],
     /// The TD consumed poison and is fatal.
     pub fatal: bool,
@@ -251,7 +251,7 @@ pub struct Td {
     pub vcpus: Vec<u64>,
     /// MRTD (final after TDH.MR.FINALIZE).
     pub mrtd: [u8; 48],
-    /// RTMR[0..4].
+    /// `RTMR[0..4]`.
     pub rtmr: [[u8; 48]; 4],
     /// The host's shared EPT: shared GPA page → HPA (with KeyID bits), not part of the module.
     pub shared_ept: BTreeMap<u64, u64>,
@@ -363,7 +363,7 @@ pub struct TdMeasurements {
     pub attributes: u64,
     /// MRTD.
     pub mrtd: [u8; 48],
-    /// RTMR[0..4].
+    /// `RTMR[0..4]`.
     pub rtmr: [[u8; 48]; 4],
 }
 

@@ -12,14 +12,18 @@
 //! 16-byte block `j` of the page uses `E_K2(tweak)·α^j`. A line can still be en- or decrypted alone,
 //! since its tweaks are computed from `j`. As in hardware: the same plaintext at the same address gives
 //! the same ciphertext (deterministic), and ciphertext moved to another address decrypts to garbage.
-//! Pages are processed through the `aes` crate's multi-block `encrypt_blocks`/`decrypt_blocks` on all
-//! 256 blocks at once; the result is standard XTS-AES-128, checked against `openssl enc -aes-128-xts`.
+//! Pages are processed through the `aes` crate's multi-block `encrypt_blocks_inout`/`decrypt_blocks_inout`
+//! on all 256 blocks at once (never block by block); the tweaks come from four chains stepping by α^4.
+//! The result is standard XTS-AES-128, checked against OpenSSL's in `tests/memory_tme.rs`.
 //!
 //! **Integrity.** Cryptographic integrity (Ci) keeps, per 64-byte line, a 28-bit MAC over the
 //! ciphertext, the address and the TD-owner bit, plus the TD-owner bit; logical integrity (Li) keeps
 //! only the TD-owner bit. Hardware computes a truncated SHA-3-based MAC that cannot be reproduced; the
-//! model uses a Wegman–Carter MAC instead: an NH universal hash (as UMAC, on 64-bit words) of the 64-byte
-//! ciphertext line, XORed with a pad `AES_Kmac(page address ‖ owner bit ‖ i)` and truncated to 28 bits.
+//! model uses a Wegman–Carter-style MAC instead: an NH universal hash (as UMAC, on 64-bit words) of the
+//! 64-byte ciphertext line, XORed with a per-KeyID salt when the owner bit is set, mixed, truncated to
+//! 28 bits and XORed with a pad taken from the secret, address-bound XTS tweak of the line's first block
+//! (bits 127:96). It is keyed, address- and owner-bound, and 28 bits wide like the hardware's, but it is
+//! not the hardware's function and makes no claim of its strength.
 //! The granularity (one MAC per 64-byte line) is the hardware's.
 //!
 //! **Access semantics** (tdx.md §5.6, Intel TDX whitepaper): a TD write sets the line's TD-owner bit;

@@ -67,7 +67,7 @@ pub fn parse_config(op: &str) -> Result<(Config, RuleSet), String> {
                 cfg.frames = v
                     .parse()
                     .ok()
-                    .filter(|f| (1..=1 << 20).contains(f))
+                    .filter(|f| (1..=1 << 16).contains(f))
                     .ok_or_else(|| format!("frames {v:?}"))?
             }
             "disabled" => {
