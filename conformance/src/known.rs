@@ -27,7 +27,9 @@ struct File {
 
 /// Parses the list.
 pub fn parse(text: &str) -> Result<Vec<KnownFailure>, String> {
-    toml::from_str::<File>(text).map(|f| f.failure).map_err(|e| e.to_string())
+    toml::from_str::<File>(text)
+        .map(|f| f.failure)
+        .map_err(|e| e.to_string())
 }
 
 /// Whether `name` matches `pattern` (`*` = any run of characters, everything else literal).
@@ -39,12 +41,16 @@ pub fn matches(pattern: &str, name: &str) -> bool {
     let mut rest = name;
     for (i, part) in parts.iter().enumerate() {
         if i == 0 {
-            let Some(r) = rest.strip_prefix(part) else { return false };
+            let Some(r) = rest.strip_prefix(part) else {
+                return false;
+            };
             rest = r;
         } else if i == parts.len() - 1 {
             return rest.ends_with(part);
         } else {
-            let Some(at) = rest.find(part) else { return false };
+            let Some(at) = rest.find(part) else {
+                return false;
+            };
             rest = &rest[at + part.len()..];
         }
     }
@@ -53,7 +59,9 @@ pub fn matches(pattern: &str, name: &str) -> bool {
 
 /// The reason `name` is expected to fail, if it is listed.
 pub fn expected_failure<'a>(list: &'a [KnownFailure], name: &str) -> Option<&'a str> {
-    list.iter().find(|k| matches(&k.pattern, name)).map(|k| k.reason.as_str())
+    list.iter()
+        .find(|k| matches(&k.pattern, name))
+        .map(|k| k.reason.as_str())
 }
 
 /// Applies the inversion: the result a trial reports given its own outcome and the list.
@@ -71,8 +79,14 @@ mod tests {
 
     #[test]
     fn globs_match_like_the_list_says() {
-        assert!(matches("gpu/replay/*/GPU-REPORT-LENGTH", "gpu/replay/h100/GPU-REPORT-LENGTH"));
-        assert!(!matches("gpu/replay/*/GPU-REPORT-LENGTH", "gpu/replay/h100/GPU-NONCE-MATCH"));
+        assert!(matches(
+            "gpu/replay/*/GPU-REPORT-LENGTH",
+            "gpu/replay/h100/GPU-REPORT-LENGTH"
+        ));
+        assert!(!matches(
+            "gpu/replay/*/GPU-REPORT-LENGTH",
+            "gpu/replay/h100/GPU-NONCE-MATCH"
+        ));
         assert!(matches("snp/*", "snp/a/b"));
         assert!(matches("*-bad", "x-bad"));
         assert!(matches("a*b*c", "a123b456c"));
@@ -84,7 +98,9 @@ mod tests {
     fn an_expected_failure_that_passes_fails_the_run() {
         let list = parse("[[failure]]\npattern = \"x/*\"\nreason = \"known bug\"\n").unwrap();
         assert_eq!(judge(&list, "x/1", Err("boom".into())), Ok(()));
-        assert!(judge(&list, "x/1", Ok(())).unwrap_err().contains("known bug"));
+        assert!(judge(&list, "x/1", Ok(()))
+            .unwrap_err()
+            .contains("known bug"));
         assert_eq!(judge(&list, "y/1", Err("boom".into())), Err("boom".into()));
         assert_eq!(judge(&list, "y/1", Ok(())), Ok(()));
         assert!(parse("[[failure]]\npattern = 1").is_err());

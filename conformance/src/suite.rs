@@ -356,6 +356,20 @@ pub fn run_scenarios(platform: Option<Platform>, report: &mut RunReport) {
             Ok((r.events, r.mismatches.len()))
         });
     }
+    if want(Platform::Tdx) {
+        let rules = sim_core::rules::RuleSet::all();
+        for s in sim_tdx::memory::attack::SCENARIOS {
+            push_attack(
+                report,
+                Platform::Tdx,
+                &sim_tdx::memory::attack::run(s, &rules),
+            );
+        }
+        replay_traces(Platform::Tdx, report, |text| {
+            let r = sim_tdx::memory::trace::replay(text).map_err(|e| e.to_string())?;
+            Ok((r.replayed, r.mismatches.len()))
+        });
+    }
     if want(Platform::Gpu) {
         for (name, _) in sim_gpu::attack::SCENARIOS {
             if let Some(a) = sim_gpu::attack::run(name, 0) {

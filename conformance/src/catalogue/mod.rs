@@ -112,6 +112,20 @@ pub fn export(cases: &[Case], dir: &Path) -> std::io::Result<()> {
     sim_core::files::write_atomic(&dir.join("index.json"), &json)
 }
 
+fn walk_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk_files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
 /// Compares the catalogue with a folder previously written by [`export`]: the paths that differ, are
 /// missing, or are extra.
 pub fn diff(cases: &[Case], dir: &Path) -> Vec<String> {
@@ -130,17 +144,11 @@ pub fn diff(cases: &[Case], dir: &Path) -> Vec<String> {
         }
     }
     for platform in ["snp", "tdx", "gpu"] {
-        let pd = dir.join(platform);
-        let Ok(entries) = std::fs::read_dir(&pd) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            if let Ok(files) = std::fs::read_dir(e.path()) {
-                for f in files.flatten() {
-                    if !expected.contains(&f.path()) {
-                        problems.push(format!("{} is not generated", f.path().display()));
-                    }
-                }
+        let mut files = Vec::new();
+        walk_files(&dir.join(platform), &mut files);
+        for f in files {
+            if !expected.contains(&f) {
+                problems.push(format!("{} is not generated", f.display()));
             }
         }
     }
