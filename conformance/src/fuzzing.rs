@@ -7,8 +7,11 @@
 
 use sim_core::rules::RuleSet;
 
+/// A fuzz harness.
+pub type Harness = fn(&[u8]);
+
 /// The targets, by name (the `fuzz/fuzz_targets/<name>.rs` files).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Harness)] = &[
     ("snp_report", snp_report),
     ("snp_cert_table", snp_cert_table),
     ("snp_ovmf", snp_ovmf),
