@@ -16,7 +16,9 @@ fn cases(platform: &str) -> Vec<(String, std::path::PathBuf)> {
         .unwrap()
         .flatten()
         .map(|e| {
-            let m: Value = serde_json::from_slice(&std::fs::read(e.path().join("manifest.json")).unwrap()).unwrap();
+            let m: Value =
+                serde_json::from_slice(&std::fs::read(e.path().join("manifest.json")).unwrap())
+                    .unwrap();
             (m["id"].as_str().unwrap().to_string(), e.path())
         })
         .collect();
