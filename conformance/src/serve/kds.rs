@@ -44,7 +44,11 @@ pub const PEM_FILE: &str = "application/x-pem-file";
 /// Entries kept in the issued-certificate cache before it is cleared (bounds memory under any load).
 const CACHE_MAX: usize = 4096;
 
+/// What was issued: a VEK (endorsement, product, hwid, TCB bytes) or a CRL (endorsement, product,
+/// revoked serials as 4-byte big-endian words, TCB bytes unused).
 type CacheKey = (Endorsement, Product, Vec<u8>, [u8; 8]);
+/// The TCB bytes of CRL cache keys (no VEK has this TCB key together with a CRL's hwid field).
+const CRL_TAG: [u8; 8] = [0xff; 8];
 
 /// The simulated chips and the certificates issued so far.
 pub struct Kds {
@@ -159,23 +163,30 @@ async fn crl(state: Shared, s: String, e: Endorsement) -> Response {
         Ok(p) => p,
         Err(r) => return r,
     };
-    // The ARK's CRL lists revoked ASKs/ASVKs: the revoked serials that fit a u32 (AMD CA serials do).
-    let revoked: Vec<u32> = state
-        .revoked
-        .lock()
-        .map(|m| {
-            m.keys()
-                .filter(|k| k.len() <= 4)
-                .map(|k| k.iter().fold(0u32, |a, &b| (a << 8) | u32::from(b)))
-                .collect()
-        })
-        .unwrap_or_default();
+    // The ARK's CRL lists this product's revoked ASK/ASVK (snp.md §2.3).
+    let (_, ask, asvk) = p.ca_serials();
+    let revoked: Vec<u32> = [ask, asvk]
+        .into_iter()
+        .filter(|s| state.revocation(&s.to_be_bytes()).is_some())
+        .collect();
     let this_update = sim_core::time::ISSUE_EPOCH;
-    let r = tokio::task::spawn_blocking(move || vendor(p).crl(e, &revoked, this_update)).await;
+    let key = (
+        e,
+        p,
+        revoked.iter().flat_map(|s| s.to_be_bytes()).collect(),
+        CRL_TAG,
+    );
+    let st = state.clone();
+    let r = tokio::task::spawn_blocking(move || {
+        st.kds
+            .cached(key, || vendor(p).crl(e, &revoked, this_update).ok())
+    })
+    .await
+    .ok()
+    .flatten();
     match r {
-        Ok(Ok(der)) => ([(header::CONTENT_TYPE, PKIX_CRL)], der).into_response(),
-        Ok(Err(err)) => error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
-        Err(err) => error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+        Some(der) => ([(header::CONTENT_TYPE, PKIX_CRL)], der.as_ref().clone()).into_response(),
+        None => error(StatusCode::INTERNAL_SERVER_ERROR, "issuing the CRL failed"),
     }
 }
 
