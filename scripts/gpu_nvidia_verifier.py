@@ -39,13 +39,14 @@ CASES = [
     ("tamper/fwid", "h100-550", 0, ["--tamper", "fwid"], {}, False, "cert-chain-fwid-match"),
     ("tamper/nonce", "h100-550", 0, ["--tamper", "nonce"], {}, False, "report-nonce-match"),
     ("tamper/four-certs", "h100-550", 0, ["--tamper", "four-certs"], {}, False, "number of certificates"),
-    ("tamper/rim-hash", "h100-550", 0, ["--tamper", "rim-hash"], {}, False, "driver-rim-signature-verified"),
-    ("tamper/rim-wrong-signer", "h100-550", 0, ["--tamper", "rim-wrong-signer"], {}, False, "driver-rim-signature-verified"),
+    ("tamper/rim-hash", "h100-550", 0, ["--tamper", "rim-hash"], {"rims": True}, False, "driver-rim-signature-verified"),
+    ("tamper/rim-wrong-signer", "h100-550", 0, ["--tamper", "rim-wrong-signer"], {"rims": True}, False, "driver-rim-signature-verified"),
     ("tamper/devtools", "h100-550", 0, ["--cc-mode", "devtools"], {}, False, '"measres": "fail"'),
     # Verifiers disagree here (gpu.md §4.3): NVAT and cvmsim skip index 35 when NVDEC0 is disabled;
     # NVIDIA's Python verifier compares it anyway and rejects.
     ("disputed/nvdec0-index35", "h100-550", 0, ["--tamper", "nvdec0-index35"], {}, False, '"measres": "fail"'),
     ("revoked/device-l3-ocsp", "h100-550", 0, [], {"revoke": "device-l3"}, False, '"ocsp_status": "revoked"'),
+    ("revoked/rim-signer-ocsp", "h100-550", 0, [], {"revoke": "rim-signer"}, False, "OCSP validation of driver RIM failed"),
 ]
 
 
@@ -54,11 +55,14 @@ def pem_blocks(text):
 
 
 class Server:
-    """`cvmsim serve` on a free loopback port: the RIM service (the case's RIMs, tampered or not, from
-    its `rims/` folder) and the OCSP responder of the simulated PKI, with `--revoke` for revoked cases."""
+    """`cvmsim serve` on a free loopback port: the RIM service (RIMs derived from their ids, or the
+    tampered ones of a case's `rims/` folder) and the OCSP responder of the simulated PKI, with
+    `--revoke` for revoked cases."""
 
-    def __init__(self, cvmsim, seed, rims, revoke=None):
-        cmd = [cvmsim, "serve", "--addr", "127.0.0.1:0", "--seed", str(seed), "--rims", rims, "--quiet"]
+    def __init__(self, cvmsim, seed, rims=None, revoke=None):
+        cmd = [cvmsim, "serve", "--addr", "127.0.0.1:0", "--seed", str(seed), "--quiet"]
+        if rims:
+            cmd += ["--rims", rims]
         if revoke:
             cmd += ["--revoke", revoke]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -193,7 +197,10 @@ def main():
         if "--driver" in FIRMWARE[fw]:
             driver = FIRMWARE[fw][FIRMWARE[fw].index("--driver") + 1]
             vbios = FIRMWARE[fw][FIRMWARE[fw].index("--vbios") + 1].lower()
-        srv = Server(a.cvmsim, seed, os.path.join(folder, "rims"), serve_opts.get("revoke"))
+        # The service derives every RIM from its id, as `cvmsim gpu evidence` does; a case whose RIMs
+        # were tampered with serves that folder's RIMs instead (`--rims`).
+        rims = os.path.join(folder, "rims") if serve_opts.get("rims") else None
+        srv = Server(a.cvmsim, seed, rims, serve_opts.get("revoke"))
         try:
             p = subprocess.run(
                 [sys.executable, os.path.abspath(__file__), "--cvmsim", a.cvmsim, "--work", a.work,
