@@ -98,7 +98,7 @@ fn vcek_fetched_by_snpguest_url_verifies_the_simulated_report() {
         assert_eq!(vcek, std::fs::read(dir.join("vcek.der")).unwrap(), "{kds}");
 
         // A VCEK of another TCB is another key: the report must not verify with it.
-        let mut other = report.clone();
+        let mut other = report;
         other.reported_tcb.snp = other.reported_tcb.snp.wrapping_add(1);
         let wrong = srv.get_ok(&snpguest_vcek_path(kds, &other));
         assert_ne!(wrong, vcek);

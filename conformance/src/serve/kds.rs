@@ -132,21 +132,22 @@ pub fn routes() -> Router<Shared> {
 }
 
 /// The KDS product path component: exactly `Milan`, `Genoa` or `Turin`.
-fn product(s: &str) -> Result<Product, Response> {
-    Product::ALL
-        .into_iter()
-        .find(|p| p.name() == s)
-        .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("unknown product {s:?}")))
+fn product(s: &str) -> Option<Product> {
+    Product::ALL.into_iter().find(|p| p.name() == s)
+}
+
+fn unknown_product(s: &str) -> Response {
+    error(StatusCode::NOT_FOUND, format!("unknown product {s:?}"))
 }
 
 fn chain(s: &str, e: Endorsement) -> Response {
     match product(s) {
-        Ok(p) => (
+        Some(p) => (
             [(header::CONTENT_TYPE, PEM_FILE)],
             vendor(p).cert_chain_pem(e),
         )
             .into_response(),
-        Err(r) => r,
+        None => unknown_product(s),
     }
 }
 
@@ -159,9 +160,8 @@ async fn vlek_chain(Path(p): Path<String>) -> Response {
 }
 
 async fn crl(state: Shared, s: String, e: Endorsement) -> Response {
-    let p = match product(&s) {
-        Ok(p) => p,
-        Err(r) => return r,
+    let Some(p) = product(&s) else {
+        return unknown_product(&s);
     };
     // The ARK's CRL lists this product's revoked ASK/ASVK (snp.md §2.3).
     let (_, ask, asvk) = p.ca_serials();
@@ -240,9 +240,8 @@ async fn vcek_cert(
     Path((p, hwid)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let p = match product(&p) {
-        Ok(p) => p,
-        Err(r) => return r,
+    let Some(p) = product(&p) else {
+        return unknown_product(&p);
     };
     let want = p.hwid_len() * 2;
     if hwid.len() != want || !hwid.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -287,9 +286,8 @@ async fn vlek_cert(
     Path(p): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let p = match product(&p) {
-        Ok(p) => p,
-        Err(r) => return r,
+    let Some(p) = product(&p) else {
+        return unknown_product(&p);
     };
     let tcb = match tcb_from_query(p, &q) {
         Ok(t) => t,

@@ -290,15 +290,34 @@ pub async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAd
     Ok((listener, local))
 }
 
-/// Serves on `listener` until `shutdown` completes, then finishes the requests in flight.
+/// How long requests in flight may take to finish after the shutdown signal before the server
+/// closes their connections anyway (a client stalled mid-request must not keep it alive).
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Serves on `listener` until `shutdown` completes, then lets the requests in flight finish for at most
+/// [`SHUTDOWN_GRACE`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Shared,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let signalled = async move {
+        shutdown.await;
+        let _ = tx.send(());
+    };
+    let server = axum::serve(listener, router(state)).with_graceful_shutdown(signalled);
+    let deadline = async move {
+        if rx.await.is_ok() {
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        r = server => r?,
+        _ = deadline => eprintln!("cvmsim serve: requests still open after {SHUTDOWN_GRACE:?}, closing them"),
+    }
     Ok(())
 }
 
