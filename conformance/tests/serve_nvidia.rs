@@ -365,3 +365,55 @@ fn bad_ocsp_requests_get_rfc6960_error_statuses() {
         "{out}"
     );
 }
+
+#[test]
+fn with_now_ocsp_answers_are_dated_then_and_deterministic() {
+    let dir = evidence("ocsp-now", &[]);
+    let (ok, out) = openssl(
+        &[
+            "ocsp",
+            "-issuer",
+            "l3.pem",
+            "-cert",
+            "ik.pem",
+            "-reqout",
+            "req.der",
+            "-no_nonce",
+        ],
+        &dir,
+    );
+    assert!(ok, "{out}");
+    let req = std::fs::read(dir.join("req.der")).unwrap();
+    let now = ["--seed", "1", "--now", "2026-03-04T05:06:07Z"];
+    let answers: Vec<Vec<u8>> = ["ocsp-now-a", "ocsp-now-b"]
+        .iter()
+        .map(|n| {
+            let srv = Server::start(n, &now);
+            let r = client()
+                .post(format!("{}/", srv.url))
+                .header("content-type", "application/ocsp-request")
+                .body(req.clone())
+                .send()
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200);
+            r.bytes().unwrap().to_vec()
+        })
+        .collect();
+    assert_eq!(
+        answers[0], answers[1],
+        "same seed, time and request: same bytes"
+    );
+    std::fs::write(dir.join("resp.der"), &answers[0]).unwrap();
+    let (_, out) = openssl(
+        &["ocsp", "-respin", "resp.der", "-resp_text", "-noverify"],
+        &dir,
+    );
+    assert!(
+        out.contains("Produced At: Mar  4 05:06:07 2026 GMT"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Next Update: Mar  5 05:06:07 2026 GMT"),
+        "{out}"
+    );
+}
