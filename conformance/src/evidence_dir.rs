@@ -2,7 +2,9 @@
 //!
 //! | platform | told by | files read |
 //! |---|---|---|
-//! | SNP | `report.bin` (1184 bytes, or any size: a wrong size is a structure failure) | `vcek.der`/`vcek.pem` or `vlek.der`/`vlek.pem`; the chain from `cert_chain.pem`, or `ask.pem`/`asvk.pem` + `ark.pem`, or `certs.bin`; `crl.der` |
+//! | SNP | `report.bin` without `certchain.pem` | `vcek.der`/`vcek.pem` or `vlek.der`/`vlek.pem`; the chain from `cert_chain.pem`, or `ask.pem`/`asvk.pem` + `ark.pem`, or `certs.bin`; `crl.der` |
+//! | TDX | `quote.bin` | `collateral.json` (dcap-qvl `QuoteCollateralV3`; without it: signature, QE binding and PCK chain only); `root_ca.der`/`root_ca.pem` (else Intel's bundled SGX Root CA) |
+//! | GPU | `certchain.pem` with `report.bin` or `report.hex` | `root_ca.pem` (else NVIDIA's bundled root); `rims/<RIM-ID>.xml` with `rim_root_ca.pem` (else NVIDIA's RIM root); the nonce from `evidence.json` |
 //!
 //! What a folder lacks is skipped, not failed: an SNP report with only `vcek.der` is checked against
 //! AMD's bundled real roots (chosen by the VCEK's productName). A `manifest.json` may name the files
@@ -17,6 +19,11 @@
 //! | `measurement`, `report_data`, `host_data` (hex) | `SNP-POLICY-MEASUREMENT`, `-REPORT-DATA`, `-HOST-DATA` |
 //! | `vmpl` (number) | `SNP-POLICY-VMPL` |
 //! | `require_platform_info` (hex) | `SNP-POLICY-PLATFORM-INFO` |
+//! | `deny_debug`, `require_sept_ve_disable` (bool) | TDX: `TDX-POLICY-DEBUG`, `TDX-POLICY-SEPT-VE-DISABLE` |
+//! | `mrtd`, `report_data`, `rtmr0`..`rtmr3` (hex) | TDX: `TDX-POLICY-MRTD`, `-REPORT-DATA`, `-RTMRn` |
+//! | `allowed_status` (list of Intel status names) | TDX: `TDX-POLICY-TCB-STATUS` |
+//! | `nonce` (hex) | GPU: the nonce the verifier asked with (overrides `evidence.json`) |
+//! | `allow_trailing_bytes` (bool) | GPU: accept bytes after the signature (trustee's behaviour) |
 
 use std::path::{Path, PathBuf};
 
@@ -66,6 +73,24 @@ pub struct PolicyFile {
     pub vmpl: Option<u32>,
     /// Required PLATFORM_INFO bits, hex.
     pub require_platform_info: Option<String>,
+    /// GPU: the expected nonce, hex.
+    pub nonce: Option<String>,
+    /// TDX: require ATTRIBUTES.SEPT_VE_DISABLE.
+    pub require_sept_ve_disable: Option<bool>,
+    /// TDX: expected MRTD, hex.
+    pub mrtd: Option<String>,
+    /// TDX: expected RTMR0, hex.
+    pub rtmr0: Option<String>,
+    /// TDX: expected RTMR1, hex.
+    pub rtmr1: Option<String>,
+    /// TDX: expected RTMR2, hex.
+    pub rtmr2: Option<String>,
+    /// TDX: expected RTMR3, hex.
+    pub rtmr3: Option<String>,
+    /// TDX: accepted TCB statuses.
+    pub allowed_status: Option<Vec<String>>,
+    /// GPU: accept bytes after the signature.
+    pub allow_trailing_bytes: Option<bool>,
 }
 
 struct Folder {
@@ -105,6 +130,19 @@ pub fn detect(dir: &Path) -> Result<Platform, DirError> {
     if let Some(p) = f.manifest.platform {
         return Ok(p);
     }
+    if f.find("quote", &["quote.bin"]).is_some() {
+        return Ok(Platform::Tdx);
+    }
+    if f.find("certchain", &["certchain.pem"]).is_some()
+        && f.find("report", &["report.bin", "report.hex"]).is_some()
+    {
+        return Ok(Platform::Gpu);
+    }
+    if f.find("report", &["report.bin"]).is_none()
+        && f.find("evidence", &["evidence.json"]).is_some()
+    {
+        return Ok(Platform::Gpu);
+    }
     if f.find("report", &["report.bin"]).is_some() && f.find("quote", &["quote.bin"]).is_none() {
         return Ok(Platform::Snp);
     }
@@ -127,10 +165,8 @@ pub fn verify_dir(dir: &Path, now: Option<i64>) -> Result<Verdict, DirError> {
     };
     match platform {
         Platform::Snp => verify_snp(&f, &policy, now),
-        other => Err(DirError::Input(format!(
-            "{}: {other} evidence folders are not supported yet",
-            dir.display()
-        ))),
+        Platform::Gpu => verify_gpu(&f, &policy, now),
+        Platform::Tdx => verify_tdx(&f, &policy, now),
     }
 }
 
@@ -246,6 +282,224 @@ fn verify_snp(f: &Folder, pf: &PolicyFile, now: i64) -> Result<Verdict, DirError
     let mut v = sim_snp::verify::verify(&ev, &policy, sim_snp::verify::Options { now });
     if bundled_roots {
         v.claim("roots", "bundled AMD roots");
+    }
+    Ok(v)
+}
+
+/// NVIDIA's evidence JSON: `[{arch, nonce, evidence: base64(report), certificate: base64(PEM chain)}]`.
+fn gpu_evidence_json(f: &Folder) -> Result<Option<serde_json::Value>, DirError> {
+    match f.find("evidence", &["evidence.json"]) {
+        Some(p) => {
+            let j: serde_json::Value = serde_json::from_slice(&f.read(&p)?)
+                .map_err(|e| DirError::Input(format!("{}: {e}", p.display())))?;
+            Ok(Some(if j.is_array() {
+                j.get(0).cloned().unwrap_or_default()
+            } else {
+                j
+            }))
+        }
+        None => Ok(None),
+    }
+}
+
+fn verify_gpu(f: &Folder, pf: &PolicyFile, now: i64) -> Result<Verdict, DirError> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let ev_json = gpu_evidence_json(f)?;
+    let from_json = |key: &str| -> Result<Option<Vec<u8>>, DirError> {
+        match ev_json
+            .as_ref()
+            .and_then(|j| j.get(key))
+            .and_then(|v| v.as_str())
+        {
+            Some(s) => b64
+                .decode(s)
+                .map(Some)
+                .map_err(|e| DirError::Input(format!("evidence.json {key}: {e}"))),
+            None => Ok(None),
+        }
+    };
+    let report = match (
+        f.find("report", &["report.bin"]),
+        f.find("report_hex", &["report.hex"]),
+    ) {
+        (Some(p), _) => f.read(&p)?,
+        (None, Some(p)) => {
+            let text: String = String::from_utf8_lossy(&f.read(&p)?)
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            hex::decode(text).map_err(|e| DirError::Input(format!("{}: hex: {e}", p.display())))?
+        }
+        (None, None) => {
+            from_json("evidence")?.ok_or_else(|| DirError::Unknown(f.dir.display().to_string()))?
+        }
+    };
+    let chain = match f.find("certchain", &["certchain.pem"]) {
+        Some(p) => String::from_utf8(f.read(&p)?)
+            .map_err(|_| DirError::Input(format!("{}: not PEM", p.display())))?,
+        None => {
+            let c = from_json("certificate")?
+                .ok_or_else(|| DirError::Input(format!("{}: no certchain.pem", f.dir.display())))?;
+            String::from_utf8(c)
+                .map_err(|_| DirError::Input("evidence.json certificate: not PEM".into()))?
+        }
+    };
+    let pem_der = |text: &str, what: &str| {
+        sim_core::x509::cert_der_from_bytes(text.as_bytes())
+            .map_err(|e| DirError::Input(format!("{what}: {e}")))
+    };
+    let (root, bundled) = match f.find("root", &["root_ca.pem"]) {
+        Some(p) => (
+            pem_der(
+                &String::from_utf8_lossy(&f.read(&p)?),
+                &p.display().to_string(),
+            )?,
+            false,
+        ),
+        None => (
+            pem_der(
+                sim_gpu::roots::NVIDIA_DEVICE_ROOT_PEM,
+                "bundled NVIDIA root",
+            )?,
+            true,
+        ),
+    };
+    let mut nonce = None;
+    if let Some(n) = ev_json
+        .as_ref()
+        .and_then(|j| j.get("nonce"))
+        .and_then(|n| n.as_str())
+    {
+        nonce = Some(
+            sim_core::hexarg::fixed::<32>("evidence.json nonce", n)
+                .map_err(|e| DirError::Input(e.to_string()))?,
+        );
+    }
+    if let Some(n) = hex_field::<32>("nonce", &pf.nonce)? {
+        nonce = Some(n);
+    }
+    // RIMs: rims/<RIM-ID>.xml (or .swidtag) named after the report's opaque data.
+    let rims_dir = f.dir.join("rims");
+    let mut rim_texts = None;
+    if rims_dir.is_dir() {
+        if let Ok(parsed) = sim_gpu::layout::Report::parse(&report) {
+            let (driver_id, vbios_id) = sim_gpu::rim::rim_ids(&parsed);
+            let read_rim = |id: &str| -> Option<String> {
+                ["xml", "swidtag"].iter().find_map(|ext| {
+                    std::fs::read_to_string(rims_dir.join(format!("{id}.{ext}"))).ok()
+                })
+            };
+            let rim_root = match f.find("rim_root", &["rim_root_ca.pem"]) {
+                Some(p) => pem_der(
+                    &String::from_utf8_lossy(&f.read(&p)?),
+                    &p.display().to_string(),
+                )?,
+                None => pem_der(
+                    sim_gpu::roots::NVIDIA_RIM_ROOT_PEM,
+                    "bundled NVIDIA RIM root",
+                )?,
+            };
+            if let (Some(d), Some(v)) = (read_rim(&driver_id), read_rim(&vbios_id)) {
+                rim_texts = Some((d, v, rim_root));
+            }
+        }
+    }
+    let inputs = rim_texts
+        .as_ref()
+        .map(|(d, v, r)| sim_gpu::verify::RimInputs {
+            driver: d,
+            vbios: v,
+            root_der: r,
+        });
+    let opts = sim_gpu::verify::Options {
+        nonce,
+        now,
+        allow_trailing_bytes: pf.allow_trailing_bytes.unwrap_or(false),
+    };
+    let mut v = sim_gpu::verify::verify(&report, &chain, &root, inputs, &opts);
+    if bundled {
+        v.claim("roots", "bundled NVIDIA roots");
+    }
+    if rim_texts.is_none() {
+        v.claim("rims", "not given: measurements not appraised");
+    }
+    Ok(v)
+}
+
+fn verify_tdx(f: &Folder, pf: &PolicyFile, now: i64) -> Result<Verdict, DirError> {
+    let qp = f
+        .find("quote", &["quote.bin"])
+        .ok_or_else(|| DirError::Unknown(f.dir.display().to_string()))?;
+    let quote = f.read(&qp)?;
+    let collateral: Option<sim_tdx::collateral::Collateral> =
+        match f.find("collateral", &["collateral.json"]) {
+            Some(p) => {
+                let text = String::from_utf8(f.read(&p)?)
+                    .map_err(|_| DirError::Input(format!("{}: not UTF-8", p.display())))?;
+                Some(
+                    sim_tdx::collateral::Collateral::from_json(&text)
+                        .map_err(|e| DirError::Input(format!("{}: {e}", p.display())))?,
+                )
+            }
+            None => None,
+        };
+    let (root, bundled) = match f.find("root", &["root_ca.der", "root_ca.pem"]) {
+        Some(p) => (
+            sim_core::x509::cert_der_from_bytes(&f.read(&p)?)
+                .map_err(|e| DirError::Input(format!("{}: {e}", p.display())))?,
+            false,
+        ),
+        None => (sim_tdx::INTEL_SGX_ROOT_CA_DER.to_vec(), true),
+    };
+    let mut policy = sim_tdx::verify::Policy {
+        deny_debug: pf.deny_debug.unwrap_or(false),
+        require_sept_ve_disable: pf.require_sept_ve_disable.unwrap_or(false),
+        ..Default::default()
+    };
+    policy.mrtd = hex_field::<48>("mrtd", &pf.mrtd)?;
+    policy.report_data = hex_field::<64>("report_data", &pf.report_data)?;
+    for (i, r) in [&pf.rtmr0, &pf.rtmr1, &pf.rtmr2, &pf.rtmr3]
+        .into_iter()
+        .enumerate()
+    {
+        policy.rtmr[i] = hex_field::<48>("rtmr", r)?;
+    }
+    if let Some(list) = &pf.allowed_status {
+        let parsed: Result<Vec<_>, DirError> = list
+            .iter()
+            .map(|s| {
+                sim_tdx::collateral::TcbStatus::parse(s).ok_or_else(|| {
+                    DirError::Input(format!("policy.json allowed_status: unknown status {s:?}"))
+                })
+            })
+            .collect();
+        policy.allowed_status = Some(parsed?);
+    }
+    let mut v =
+        match sim_tdx::verify::verify_quote(&quote, collateral.as_ref(), &root, now, &policy) {
+            Ok(v) => v,
+            Err(e) => {
+                // An unparseable quote is invalid evidence: one failed structure check naming field and offset.
+                let mut v = Verdict::new(Platform::Tdx);
+                v.fail("TDX-QUOTE-STRUCTURE", format!("{}: {e}", qp.display()));
+                v
+            }
+        };
+    if bundled {
+        v.claim("roots", "bundled Intel SGX Root CA");
+    }
+    if collateral.is_none() {
+        v.claim(
+            "skipped",
+            serde_json::json!([
+                "TDX-CRL-ROOT",
+                "TDX-CRL-PCK",
+                "TDX-TCB-INFO-SIGNATURE",
+                "TDX-QE-IDENTITY-SIGNATURE",
+                "TDX-TCB-STATUS"
+            ]),
+        );
     }
     Ok(v)
 }

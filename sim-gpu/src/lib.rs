@@ -23,6 +23,7 @@ pub mod evidence;
 pub mod layout;
 pub mod pki;
 pub mod rim;
+pub mod roots;
 pub mod show;
 pub mod verify;
 pub mod xmldsig;

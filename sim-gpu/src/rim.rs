@@ -45,6 +45,21 @@ pub fn vbios_rim_id(project: &str, project_sku: &str, chip_sku: &str, vbios: &st
     )
 }
 
+/// The (driver, VBIOS) RIM ids a verifier fetches for a report, from its opaque data (driver version;
+/// PROJECT, PROJECT_SKU, CHIP_SKU and VBIOS version).
+pub fn rim_ids(report: &crate::layout::Report) -> (String, String) {
+    use crate::layout::OpaqueType;
+    let o = &report.response.opaque;
+    let driver = driver_rim_id(&o.driver_version().unwrap_or_default());
+    let vbios = vbios_rim_id(
+        &o.ascii(OpaqueType::PROJECT).unwrap_or_default(),
+        &o.ascii(OpaqueType::PROJECT_SKU).unwrap_or_default(),
+        &o.ascii(OpaqueType::CHIP_SKU).unwrap_or_default(),
+        &o.vbios_version().unwrap_or_default(),
+    );
+    (driver, vbios)
+}
+
 /// One `Resource` of the payload.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Resource {

@@ -18,7 +18,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sim_core::Platform;
 
+pub mod gpu;
 pub mod snp;
+pub mod tdx;
 
 /// The expected verdict of a case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,7 +49,15 @@ pub struct Manifest {
     pub spec: String,
     /// How the case was made.
     pub provenance: String,
+    /// The time at which the case has its expected verdict (`verify DIR` uses it; external verifiers
+    /// run at their own clock, which gives the same verdict until the simulated certificates expire
+    /// in 2032).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now: Option<String>,
 }
+
+/// The time every catalogue case is judged at.
+pub const CATALOGUE_NOW: &str = "2026-01-01T00:00:00Z";
 
 /// One case: its manifest and its files.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,6 +91,12 @@ pub fn cases(platform: Option<Platform>) -> Result<Vec<Case>, String> {
     if platform.is_none() || platform == Some(Platform::Snp) {
         out.extend(snp::cases()?);
     }
+    if platform.is_none() || platform == Some(Platform::Tdx) {
+        out.extend(tdx::cases()?);
+    }
+    if platform.is_none() || platform == Some(Platform::Gpu) {
+        out.extend(gpu::cases()?);
+    }
     Ok(out)
 }
 
@@ -94,6 +110,20 @@ pub fn export(cases: &[Case], dir: &Path) -> std::io::Result<()> {
     let mut json = serde_json::to_vec_pretty(&index).map_err(std::io::Error::other)?;
     json.push(b'\n');
     sim_core::files::write_atomic(&dir.join("index.json"), &json)
+}
+
+fn walk_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk_files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
 }
 
 /// Compares the catalogue with a folder previously written by [`export`]: the paths that differ, are
@@ -114,17 +144,11 @@ pub fn diff(cases: &[Case], dir: &Path) -> Vec<String> {
         }
     }
     for platform in ["snp", "tdx", "gpu"] {
-        let pd = dir.join(platform);
-        let Ok(entries) = std::fs::read_dir(&pd) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            if let Ok(files) = std::fs::read_dir(e.path()) {
-                for f in files.flatten() {
-                    if !expected.contains(&f.path()) {
-                        problems.push(format!("{} is not generated", f.path().display()));
-                    }
-                }
+        let mut files = Vec::new();
+        walk_files(&dir.join(platform), &mut files);
+        for f in files {
+            if !expected.contains(&f) {
+                problems.push(format!("{} is not generated", f.display()));
             }
         }
     }

@@ -221,18 +221,7 @@ pub fn run(cmd: Cmd) -> CmdResult {
             };
             let rim_texts = match (&rims, &rim_root) {
                 (Some(dir), Some(rr)) => {
-                    let o = &parsed.response.opaque;
-                    let driver_id =
-                        sim_gpu::rim::driver_rim_id(&o.driver_version().unwrap_or_default());
-                    let vbios_id = sim_gpu::rim::vbios_rim_id(
-                        &o.ascii(sim_gpu::layout::OpaqueType::PROJECT)
-                            .unwrap_or_default(),
-                        &o.ascii(sim_gpu::layout::OpaqueType::PROJECT_SKU)
-                            .unwrap_or_default(),
-                        &o.ascii(sim_gpu::layout::OpaqueType::CHIP_SKU)
-                            .unwrap_or_default(),
-                        &o.vbios_version().unwrap_or_default(),
-                    );
+                    let (driver_id, vbios_id) = sim_gpu::rim::rim_ids(&parsed);
                     Some((
                         read_rim(dir, &driver_id)?,
                         read_rim(dir, &vbios_id)?,

@@ -378,6 +378,11 @@ fn verify_cmd(a: VerifyArgs) -> CmdResult {
     if let Some(p) = &a.ark {
         ark = Some(read_cert(p)?);
     }
+    if vek.is_none() {
+        return Err(Failure::Input(
+            "no VCEK/VLEK: give --vcek or a --chain that starts with it".into(),
+        ));
+    }
     let crl = a.crl.as_deref().map(read_crl).transpose()?;
     let product = a.product.as_deref().map(product_arg).transpose()?;
     let mut policy = Policy {
