@@ -45,7 +45,7 @@ pub enum Command {
     /// The test-vector catalogue.
     #[command(subcommand)]
     Vectors(suite::VectorsCmd),
-    /// The AMD KDS, NVIDIA RIM and OCSP services for the simulated PKI, on loopback.
+    /// The AMD KDS, Intel PCS, NVIDIA RIM and OCSP services for the simulated PKI, on loopback.
     Serve(serve::ServeArgs),
 }
 

@@ -1,4 +1,4 @@
-//! `cvmsim serve`: the AMD KDS, NVIDIA RIM and OCSP services for the simulated PKI, on loopback.
+//! `cvmsim serve`: the AMD KDS, Intel PCS, NVIDIA RIM and OCSP services for the simulated PKI, on loopback.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -21,7 +21,7 @@ pub struct ServeArgs {
     #[arg(long = "seed")]
     pub seeds: Vec<u64>,
     /// Revoke a certificate from the start: a hex serial, or device-l1|device-l2|device-l3|rim-root|
-    /// rim-ca|rim-l3|rim-signer|ik-SEED|ak-SEED; append `:hold` for certificateHold (repeatable).
+    /// rim-ca|rim-l3|rim-signer|ik-SEED|ak-SEED|pck-SEED; append `:hold` for certificateHold (repeatable).
     #[arg(long)]
     pub revoke: Vec<String>,
     /// Serve the signed RIMs of this folder (`<RIM id>.xml`, as `cvmsim gpu evidence` writes them)

@@ -3,6 +3,7 @@
 //! | service | routes | module |
 //! | --- | --- | --- |
 //! | AMD KDS (snp.md §2.3) | `/vcek/v1/{product}/cert_chain`, `/vcek/v1/{product}/crl`, `/vcek/v1/{product}/{hwid}?..SPL=`, `/vlek/v1/{product}/{cert_chain,crl,cert}` | [`kds`] |
+//! | Intel PCS v4 (tdx.md §3.3-3.4) | `/tdx/certification/v4/{tcb,qe/identity}`, `/sgx/certification/v4/{pckcrl,rootcacrl,pckcert}` | [`pcs`] |
 //! | NVIDIA RIM service (gpu.md §4.4) | `/v1/rim/{id}`, `/v1/rim/ids` | [`nvidia`] |
 //! | NVIDIA OCSP (gpu.md §3.2, RFC 6960) | `POST /`, `POST /ocsp`, `GET /ocsp/{base64 request}` | [`nvidia`] |
 //! | revocation admin | `GET /admin/revoked`, `PUT`/`DELETE /admin/revoked/{serial or name}` | here |
@@ -13,6 +14,7 @@
 
 pub mod kds;
 pub mod nvidia;
+pub mod pcs;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -82,6 +84,8 @@ pub struct AppState {
     pub kds: kds::Kds,
     /// NVIDIA RIM service and OCSP responder state.
     pub nvidia: nvidia::Nvidia,
+    /// Intel PCS state.
+    pub pcs: pcs::PcsHolder,
     /// Revoked serials (OCSP and CRLs).
     pub revoked: Revoked,
 }
@@ -95,9 +99,11 @@ impl AppState {
         }
         let kds = kds::Kds::new(&config.seeds);
         let nvidia = nvidia::Nvidia::new(&config)?;
+        let pcs = pcs::PcsHolder::new(&config.seeds);
         let state = AppState {
             kds,
             nvidia,
+            pcs,
             revoked: Mutex::new(BTreeMap::new()),
             config,
         };
@@ -108,6 +114,7 @@ impl AppState {
                 m.insert(serial, Revocation { at: t, reason });
             }
         }
+        state.pcs.get(&state)?;
         Ok(state)
     }
 
@@ -129,7 +136,11 @@ impl AppState {
             }
             None => (s, 1),
         };
-        if let Some(serial) = self.nvidia.serial_by_name(what) {
+        if let Some(serial) = self
+            .nvidia
+            .serial_by_name(what)
+            .or_else(|| self.pcs.serial_by_name(what))
+        {
             return Ok((serial, reason));
         }
         let hex_str = if what.len() % 2 == 1 {
@@ -171,6 +182,7 @@ pub fn router(state: Shared) -> Router {
     let app = Router::new()
         .merge(kds::routes())
         .merge(nvidia::routes())
+        .merge(pcs::routes())
         .route("/admin/revoked", get(admin_list))
         .route(
             "/admin/revoked/{serial}",

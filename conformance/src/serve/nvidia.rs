@@ -108,6 +108,7 @@ pub fn ca_names() -> Vec<&'static str> {
         "rim-signer",
         "ik-<seed>",
         "ak-<seed>",
+        "pck-<seed>",
     ]
 }
 
