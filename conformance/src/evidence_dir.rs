@@ -324,13 +324,8 @@ fn verify_gpu(f: &Folder, pf: &PolicyFile, now: i64) -> Result<Verdict, DirError
         f.find("report_hex", &["report.hex"]),
     ) {
         (Some(p), _) => f.read(&p)?,
-        (None, Some(p)) => {
-            let text: String = String::from_utf8_lossy(&f.read(&p)?)
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .collect();
-            hex::decode(text).map_err(|e| DirError::Input(format!("{}: hex: {e}", p.display())))?
-        }
+        (None, Some(p)) => sim_gpu::layout::report_file_bytes(&f.read(&p)?)
+            .map_err(|e| DirError::Input(format!("{}: {e}", p.display())))?,
         (None, None) => {
             from_json("evidence")?.ok_or_else(|| DirError::Unknown(f.dir.display().to_string()))?
         }

@@ -10,6 +10,7 @@
 pub mod catalogue;
 pub mod cli;
 pub mod evidence_dir;
+pub mod fuzzing;
 pub mod known;
 pub mod score;
 pub mod serve;

@@ -62,9 +62,43 @@ pub fn u64_value(arg: &str, s: &str) -> Result<u64, HexArgError> {
     })
 }
 
+/// Decodes a hex literal at compile time into `N` bytes; `-` separators (as in GUIDs) are skipped.
+/// Digits beyond `N` bytes are ignored and missing ones are zero, so it is meant for literals written in
+/// the source, not for input.
+pub const fn decode_const<const N: usize>(s: &str) -> [u8; N] {
+    let b = s.as_bytes();
+    let mut out = [0u8; N];
+    let mut i = 0;
+    let mut nibbles = 0;
+    while i < b.len() && nibbles < 2 * N {
+        let v = match b[i] {
+            b'0'..=b'9' => Some(b[i] - b'0'),
+            b'a'..=b'f' => Some(b[i] - b'a' + 10),
+            b'A'..=b'F' => Some(b[i] - b'A' + 10),
+            _ => None,
+        };
+        if let Some(v) = v {
+            if nibbles % 2 == 0 {
+                out[nibbles / 2] = v << 4;
+            } else {
+                out[nibbles / 2] |= v;
+            }
+            nibbles += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn const_decoding_skips_separators() {
+        const G: [u8; 4] = decode_const("c0b4-06A4");
+        assert_eq!(G, [0xc0, 0xb4, 0x06, 0xa4]);
+    }
 
     #[test]
     fn pads_right_and_refuses_long() {

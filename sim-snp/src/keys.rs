@@ -138,7 +138,7 @@ impl HashSticks {
 /// The P-384 private key from 56 bytes of KDF output by the "extra random bits" method.
 pub fn key_from_extra_bits(rdata: &[u8; 56]) -> p384::SecretKey {
     // n - 1 of P-384.
-    const N_MINUS_1: [u8; 48] = hex_literal(
+    const N_MINUS_1: [u8; 48] = sim_core::hexarg::decode_const(
         "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52972",
     );
     let mut c_le = [0u8; 64];
@@ -154,25 +154,6 @@ pub fn key_from_extra_bits(rdata: &[u8; 56]) -> p384::SecretKey {
     scalar.copy_from_slice(&d_be[16..]);
     // d is in [1, n-1], so this is a valid scalar.
     p384::SecretKey::from_bytes(&scalar.into()).expect("(c mod (n-1)) + 1 is a valid P-384 scalar")
-}
-
-const fn hex_literal<const N: usize>(s: &str) -> [u8; N] {
-    let b = s.as_bytes();
-    let mut out = [0u8; N];
-    let mut i = 0;
-    while i < N {
-        out[i] = (nibble(b[2 * i]) << 4) | nibble(b[2 * i + 1]);
-        i += 1;
-    }
-    out
-}
-
-const fn nibble(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        _ => 0,
-    }
 }
 
 /// `key_from_hash` of AMD's firmware: the KDF with `label`, then the extra-bits key.

@@ -31,29 +31,10 @@ pub const SEV_CMDLINE_ENTRY_GUID: [u8; 16] = guid_le("97d02dd8-bd20-4c94-aa78-e7
 
 /// A GUID string in the mixed-endian EFI byte layout (`uuid.bytes_le`).
 const fn guid_le(s: &str) -> [u8; 16] {
-    let b = s.as_bytes();
-    let mut hex = [0u8; 16];
-    let mut i = 0;
-    let mut j = 0;
-    while i < b.len() {
-        if b[i] != b'-' {
-            let v = match b[i] {
-                b'0'..=b'9' => b[i] - b'0',
-                b'a'..=b'f' => b[i] - b'a' + 10,
-                _ => 0,
-            };
-            if j % 2 == 0 {
-                hex[j / 2] = v << 4;
-            } else {
-                hex[j / 2] |= v;
-            }
-            j += 1;
-        }
-        i += 1;
-    }
+    let h: [u8; 16] = sim_core::hexarg::decode_const(s);
     [
-        hex[3], hex[2], hex[1], hex[0], hex[5], hex[4], hex[7], hex[6], hex[8], hex[9], hex[10],
-        hex[11], hex[12], hex[13], hex[14], hex[15],
+        h[3], h[2], h[1], h[0], h[5], h[4], h[7], h[6], h[8], h[9], h[10], h[11], h[12], h[13],
+        h[14], h[15],
     ]
 }
 

@@ -427,25 +427,13 @@ pub fn issue_vcek(
     key: &p384::PublicKey,
     issued_at: i64,
 ) -> Result<Vec<u8>, X509Error> {
-    let ca = vendor(product);
-    let ask = x509_cert::Certificate::from_der(&ca.ask)?;
-    let spki_der = key
-        .to_public_key_der()
-        .map_err(|e| X509Error::BadKey(e.to_string()))?
-        .as_bytes()
-        .to_vec();
-    x509::build_cert(
-        &CertSpec {
-            serial: vec![0],
-            issuer: ask.tbs_certificate.subject.clone(),
-            subject: amd_name("SEV-VCEK", false)?,
-            not_before: issued_at,
-            not_after: plus_years(issued_at, 7),
-            spki_der,
-            extensions: vek_extensions(product, tcb, Some(&chip_id[..product.hwid_len()]), None)?,
-            sig_alg: x509::alg_rsa_pss_sha384(),
-        },
-        |tbs| pss_sign(&ca.ask_key, tbs),
+    let hwid = &chip_id[..product.hwid_len()];
+    issue_vek(
+        product,
+        Endorsement::Vcek,
+        vek_extensions(product, tcb, Some(hwid), None)?,
+        key,
+        issued_at,
     )
 }
 
@@ -457,8 +445,29 @@ pub fn issue_vlek(
     key: &p384::PublicKey,
     issued_at: i64,
 ) -> Result<Vec<u8>, X509Error> {
+    issue_vek(
+        product,
+        Endorsement::Vlek,
+        vek_extensions(product, tcb, None, Some(csp_id))?,
+        key,
+        issued_at,
+    )
+}
+
+/// A VCEK (under the ASK) or VLEK (under the ASVK): serial 0, AMD's DN, 7 years, AMD's extensions only.
+fn issue_vek(
+    product: Product,
+    e: Endorsement,
+    extensions: Vec<x509_cert::ext::Extension>,
+    key: &p384::PublicKey,
+    issued_at: i64,
+) -> Result<Vec<u8>, X509Error> {
     let ca = vendor(product);
-    let asvk = x509_cert::Certificate::from_der(&ca.asvk)?;
+    let (issuer_der, issuer_key, cn) = match e {
+        Endorsement::Vcek => (&ca.ask, &ca.ask_key, "SEV-VCEK"),
+        Endorsement::Vlek => (&ca.asvk, &ca.asvk_key, "SEV-VLEK"),
+    };
+    let issuer = x509_cert::Certificate::from_der(issuer_der)?;
     let spki_der = key
         .to_public_key_der()
         .map_err(|e| X509Error::BadKey(e.to_string()))?
@@ -467,15 +476,15 @@ pub fn issue_vlek(
     x509::build_cert(
         &CertSpec {
             serial: vec![0],
-            issuer: asvk.tbs_certificate.subject.clone(),
-            subject: amd_name("SEV-VLEK", false)?,
+            issuer: issuer.tbs_certificate.subject.clone(),
+            subject: amd_name(cn, false)?,
             not_before: issued_at,
             not_after: plus_years(issued_at, 7),
             spki_der,
-            extensions: vek_extensions(product, tcb, None, Some(csp_id))?,
+            extensions,
             sig_alg: x509::alg_rsa_pss_sha384(),
         },
-        |tbs| pss_sign(&ca.asvk_key, tbs),
+        |tbs| pss_sign(issuer_key, tbs),
     )
 }
 

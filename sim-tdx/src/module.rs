@@ -339,3 +339,64 @@ pub fn check_tdreport(r: &TdReport) -> TdReportConsistency {
         tee_info_hash_ok: <[u8; 48]>::from(Sha384::digest(r.td_info.as_bytes())) == m.tee_info_hash,
     }
 }
+
+/// The attestation side behind the memory model's TDG.MR.REPORT: a TD's measurements as the memory model
+/// tracks them (ATTRIBUTES, MRTD, RTMRs) become a TDREPORT_STRUCT MACed by this platform, which the
+/// quoting enclave of the same platform accepts. Install with
+/// `module.report = Some(Box::new(platform))` on a [`crate::memory::seamcall::TdxModule`].
+impl crate::memory::seamcall::ReportProvider for TdxPlatform {
+    fn tdreport(
+        &self,
+        td: &crate::memory::seamcall::TdMeasurements,
+        report_data: &[u8; 64],
+    ) -> [u8; 1024] {
+        let mut t = Td::with_mrtd(
+            TdParams {
+                attributes: td.attributes,
+                ..TdParams::default()
+            },
+            td.mrtd,
+        );
+        t.rtmr = td.rtmr;
+        let mut out = [0u8; 1024];
+        if let Ok(r) = t.report(self, report_data) {
+            out.copy_from_slice(r.as_bytes());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod report_provider_tests {
+    use super::*;
+    use crate::memory::seamcall::{ReportProvider, TdMeasurements};
+
+    #[test]
+    fn the_memory_models_tdreport_is_macd_and_quotable() {
+        let p = TdxPlatform::new(7, [1; 16], [3; 16], [3; 16]);
+        let m = TdMeasurements {
+            attributes: crate::layout::tdreport::attributes::SEPT_VE_DISABLE,
+            mrtd: [0x11; 48],
+            rtmr: [[0x22; 48]; 4],
+        };
+        let raw = p.tdreport(&m, &[0x33; 64]);
+        let r = TdReport::parse(&raw).expect("a TDREPORT_STRUCT");
+        assert!(p.verify_report2(&r), "MAC checks on the same platform");
+        assert_eq!(r.td_info.mrtd, [0x11; 48]);
+        assert_eq!(r.td_info.rtmr, [[0x22; 48]; 4]);
+        assert_eq!(r.report_mac_struct.report_data, [0x33; 64]);
+        // Another platform's key does not verify it.
+        assert!(!TdxPlatform::new(8, [1; 16], [3; 16], [3; 16]).verify_report2(&r));
+        // The quoting enclave of the platform quotes it.
+        let qe = crate::qe::QuotingEnclave::new(
+            7,
+            crate::pki::derive_key("tdx/pck", 7),
+            String::new(),
+            p,
+        );
+        let q = qe
+            .quote(&r, crate::qe::QuoteVersion::V4)
+            .expect("the QE accepts the report");
+        assert_eq!(q.body.base().mrtd, [0x11; 48]);
+    }
+}

@@ -85,6 +85,45 @@ impl Case {
     }
 }
 
+/// The words of a case: its ID within the platform, expected verdict, broken rule, defect and spec.
+pub(crate) struct CaseText<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) expect: Expect,
+    pub(crate) rule: Option<&'a str>,
+    pub(crate) defect: &'a str,
+    pub(crate) spec: &'a str,
+}
+
+/// Builds a case: the manifest (ID prefixed by the platform, judged at [`CATALOGUE_NOW`]) and the
+/// files, with `policy.json` when the case has an appraisal policy, sorted by name.
+pub(crate) fn make_case(
+    platform: Platform,
+    text: CaseText<'_>,
+    provenance: String,
+    mut files: Vec<(String, Vec<u8>)>,
+    policy: Option<&serde_json::Value>,
+) -> Case {
+    if let Some(p) = policy {
+        let mut j = serde_json::to_vec_pretty(p).unwrap_or_default();
+        j.push(b'\n');
+        files.push(("policy.json".into(), j));
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Case {
+        manifest: Manifest {
+            id: format!("{}/{}", platform.as_str(), text.id),
+            platform,
+            result: text.expect,
+            rule: text.rule.map(str::to_string),
+            defect: text.defect.to_string(),
+            spec: text.spec.to_string(),
+            provenance,
+            now: Some(CATALOGUE_NOW.to_string()),
+        },
+        files,
+    }
+}
+
 /// Every case of the catalogue, for `platform` or all platforms.
 pub fn cases(platform: Option<Platform>) -> Result<Vec<Case>, String> {
     let mut out = Vec::new();

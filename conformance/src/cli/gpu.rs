@@ -277,40 +277,14 @@ pub fn run(cmd: Cmd) -> CmdResult {
 
 /// Reads a report file: binary, or hex text (whitespace ignored).
 fn read_report(path: &Path) -> Result<Vec<u8>, Failure> {
-    let raw = read_file(path)?;
-    let is_hex = !raw.is_empty()
-        && raw
-            .iter()
-            .all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace());
-    if is_hex {
-        let text: String = raw
-            .iter()
-            .filter(|b| !b.is_ascii_whitespace())
-            .map(|b| char::from(*b))
-            .collect();
-        hex::decode(text).map_err(|e| Failure::Input(format!("{}: hex: {e}", path.display())))
-    } else {
-        Ok(raw)
-    }
+    sim_gpu::layout::report_file_bytes(&read_file(path)?)
+        .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
 }
 
 /// Reads one certificate, PEM or DER.
 fn read_cert(path: &Path) -> Result<Vec<u8>, Failure> {
-    let raw = read_file(path)?;
-    if raw.starts_with(b"-----") || raw.iter().take(64).all(|b| b.is_ascii()) {
-        let text = String::from_utf8_lossy(&raw);
-        let mut certs = sim_core::x509::pem_certs(&text)
-            .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
-        if certs.is_empty() {
-            return Err(Failure::Input(format!(
-                "{}: no PEM certificate",
-                path.display()
-            )));
-        }
-        Ok(certs.remove(0))
-    } else {
-        Ok(raw)
-    }
+    sim_core::x509::cert_der_from_bytes(&read_file(path)?)
+        .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
 }
 
 fn read_rim(dir: &Path, id: &str) -> Result<String, Failure> {

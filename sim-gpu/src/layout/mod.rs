@@ -28,3 +28,22 @@ pub const H100_BLOCKS: usize = 64;
 pub const DIGEST_SIZE: usize = 48;
 /// Size of the raw `r‖s` P-384 signature at the end of the response (gpu.md §1.3).
 pub const SIGNATURE_SIZE: usize = 96;
+
+/// The report bytes of a report file: NVIDIA's sample files are one hex string (whitespace allowed),
+/// `report.bin` is binary. Text made only of hex digits and whitespace is decoded; anything else is
+/// taken as binary.
+pub fn report_file_bytes(raw: &[u8]) -> Result<Vec<u8>, String> {
+    let is_hex = !raw.is_empty()
+        && raw
+            .iter()
+            .all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace());
+    if !is_hex {
+        return Ok(raw.to_vec());
+    }
+    let text: String = raw
+        .iter()
+        .filter(|b| !b.is_ascii_whitespace())
+        .map(|b| char::from(*b))
+        .collect();
+    hex::decode(text).map_err(|e| format!("hex: {e}"))
+}

@@ -16,22 +16,7 @@ pub const GUID_VLEK: [u8; 16] = guid("a8074bc2a25a483eaae639c045a0b8a1");
 pub const GUID_CRL: [u8; 16] = guid("92f81bc358114d3d97ffd19f88dc67ea");
 
 const fn guid(hex: &str) -> [u8; 16] {
-    let b = hex.as_bytes();
-    let mut out = [0u8; 16];
-    let mut i = 0;
-    while i < 16 {
-        out[i] = (nib(b[2 * i]) << 4) | nib(b[2 * i + 1]);
-        i += 1;
-    }
-    out
-}
-
-const fn nib(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        _ => 0,
-    }
+    sim_core::hexarg::decode_const(hex)
 }
 
 /// One entry of the table.

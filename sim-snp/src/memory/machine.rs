@@ -230,6 +230,8 @@ impl Default for MachineConfig {
 #[derive(Clone, Debug)]
 struct Guest {
     policy: u64,
+    /// The launch digest, extended by every SNP_LAUNCH_UPDATE with the attestation model's PAGE_INFO.
+    ld: [u8; 48],
     engine: Engine,
     npt4k: PfnMap<u64>,
     npt2m: PfnMap<u64>,
@@ -895,6 +897,7 @@ impl Machine {
             asid,
             Guest {
                 policy: pol,
+                ld: [0; 48],
                 engine,
                 npt4k: PfnMap::default(),
                 npt2m: PfnMap::default(),
@@ -903,9 +906,10 @@ impl Machine {
         Ok(())
     }
 
-    /// SNP_LAUNCH_UPDATE of one 4 KiB page: the page must be Pre-Guest for `asid`; it is encrypted in
-    /// place with the guest key and becomes Guest-Valid (snp.md §3.1). (Measurement is the attestation
-    /// model's part.)
+    /// SNP_LAUNCH_UPDATE of one 4 KiB page: the page must be Pre-Guest for `asid`; it is measured as a
+    /// NORMAL page at the GPA of its RMP entry (the attestation model's PAGE_INFO digest,
+    /// [`crate::sp::launch::page_info_digest`], so both models compute one launch digest), encrypted in
+    /// place with the guest key, and becomes Guest-Valid (snp.md §3.1-§3.2).
     pub fn launch_update(&mut self, asid: Asid, spa: u64) -> Result<(), OpError> {
         if !aligned(spa, PAGE_4K) || !self.covered(spa) {
             return Err(OpError::Sp(SpStatus::INVALID_ADDRESS));
@@ -922,6 +926,17 @@ impl Machine {
         if e.asid() != asid {
             return Err(OpError::Sp(SpStatus::INVALID_PAGE_OWNER));
         }
+        let ld = self.guests.get(&asid).map(|g| g.ld).unwrap_or([0; 48]);
+        let ld = crate::sp::launch::page_info_digest(
+            &ld,
+            crate::layout::page_info::PageType::Normal,
+            &self.mem.page_mut(spa)[..],
+            e.gpa(),
+            [0; 3],
+        );
+        if let Some(g) = self.guests.get_mut(&asid) {
+            g.ld = ld;
+        }
         if self.rules.on(r::MEM_ENCRYPT) {
             engine.encrypt_page(spa, self.mem.page_mut(spa));
         }
@@ -929,6 +944,11 @@ impl Machine {
         e.set_immutable(false);
         self.write_entry(spa, e);
         Ok(())
+    }
+
+    /// The launch digest of guest `asid` so far (the report's MEASUREMENT once launched).
+    pub fn launch_digest(&self, asid: Asid) -> Option<[u8; 48]> {
+        self.guests.get(&asid).map(|g| g.ld)
     }
 
     /// SNP_PAGE_RECLAIM: an immutable firmware-held page (Firmware, Context, Pre-Guest, Pre-Swap) becomes
