@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # NVIDIA's own verifier (nv-local-gpu-verifier 2.7.3 from PyPI, used as a library) against cvmsim's
-# simulated H100 evidence, with the simulated roots and a loopback RIM/OCSP server (gpu.md §7.4).
+# simulated H100 evidence, with the simulated roots and `cvmsim serve` as its RIM service and OCSP
+# responder on loopback (gpu.md §7.4).
 # Good evidence must be accepted and every tampered variant rejected. Exit 0 when all cases agree.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,4 +15,4 @@ if ! (cd "$WORK" && "$VENV/bin/python" -c "import verifier.cc_admin") >/dev/null
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "nv-local-gpu-verifier==2.7.3"
 fi
 cargo build --quiet -p conformance --bin cvmsim
-"$VENV/bin/python" scripts/gpu_nvidia_verifier.py --cvmsim target/debug/cvmsim --keys vectors/keys/gpu --work "$WORK"
+"$VENV/bin/python" scripts/gpu_nvidia_verifier.py --cvmsim target/debug/cvmsim --work "$WORK"

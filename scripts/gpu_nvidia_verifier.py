@@ -2,24 +2,21 @@
 H100 evidence (docs: gpu.md §7.4). Run by scripts/gpu-nvidia-verifier.sh inside its virtual environment.
 
 For each case, `cvmsim gpu evidence` issues evidence into a folder; a child process then calls
-`verifier.cc_admin.attest()` with a duck-typed evidence object, the simulated RIM root, and a loopback
-HTTP server (127.0.0.1 only) that serves `GET /v1/rim/<id>` -> {"rim": base64} from that folder and
-`POST /ocsp/` -> an OCSP response signed by the issuing simulated CA (keys in vectors/keys/gpu), echoing
-the request nonce. Good evidence must attest True; every tampered case must attest False.
+`verifier.cc_admin.attest()` with a duck-typed evidence object, the simulated RIM root, and
+`cvmsim serve` on a free loopback port (127.0.0.1 only) as its RIM service (`GET /v1/rim/<id>` ->
+{"rim": base64}, the RIMs of that folder) and OCSP responder (`POST /ocsp/` -> an RFC 6960 response
+signed by the issuing simulated CA, echoing the request nonce; `--revoke` for the revoked case). Good evidence must attest True; every tampered case must attest False.
 Exit 0 when every case agrees, 1 otherwise.
 """
 
 import argparse
 import base64
-import datetime
-import glob
 import json
 import os
 import re
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 NONCE = "4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e"
 
@@ -29,7 +26,7 @@ FIRMWARE = {
     "hgx-590": ["--driver", "590.12", "--vbios", "96.00.A5.00.01", "--project", "G520", "--chip-sku", "885"],
 }
 
-# (case, firmware, seed, cvmsim extra args, mock options, expected overall result, and a text that
+# (case, firmware, seed, cvmsim extra args, `cvmsim serve` options, expected overall result, and a text that
 # must appear in the verifier's answer: the claim or error that names the reason for a rejection)
 CASES = [
     ("good/h100-550/seed0", "h100-550", 0, [], {}, True, '"measres": "success"'),
@@ -42,13 +39,14 @@ CASES = [
     ("tamper/fwid", "h100-550", 0, ["--tamper", "fwid"], {}, False, "cert-chain-fwid-match"),
     ("tamper/nonce", "h100-550", 0, ["--tamper", "nonce"], {}, False, "report-nonce-match"),
     ("tamper/four-certs", "h100-550", 0, ["--tamper", "four-certs"], {}, False, "number of certificates"),
-    ("tamper/rim-hash", "h100-550", 0, ["--tamper", "rim-hash"], {}, False, "driver-rim-signature-verified"),
-    ("tamper/rim-wrong-signer", "h100-550", 0, ["--tamper", "rim-wrong-signer"], {}, False, "driver-rim-signature-verified"),
+    ("tamper/rim-hash", "h100-550", 0, ["--tamper", "rim-hash"], {"rims": True}, False, "driver-rim-signature-verified"),
+    ("tamper/rim-wrong-signer", "h100-550", 0, ["--tamper", "rim-wrong-signer"], {"rims": True}, False, "driver-rim-signature-verified"),
     ("tamper/devtools", "h100-550", 0, ["--cc-mode", "devtools"], {}, False, '"measres": "fail"'),
     # Verifiers disagree here (gpu.md §4.3): NVAT and cvmsim skip index 35 when NVDEC0 is disabled;
     # NVIDIA's Python verifier compares it anyway and rejects.
     ("disputed/nvdec0-index35", "h100-550", 0, ["--tamper", "nvdec0-index35"], {}, False, '"measres": "fail"'),
     ("revoked/device-l3-ocsp", "h100-550", 0, [], {"revoke": "device-l3"}, False, '"ocsp_status": "revoked"'),
+    ("revoked/rim-signer-ocsp", "h100-550", 0, [], {"revoke": "rim-signer"}, False, "OCSP validation of driver RIM failed"),
 ]
 
 
@@ -56,112 +54,38 @@ def pem_blocks(text):
     return re.findall(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?", text, re.S)
 
 
-class Mock:
-    """RIM service and OCSP responder for one evidence folder."""
+class Server:
+    """`cvmsim serve` on a free loopback port: the RIM service (RIMs derived from their ids, or the
+    tampered ones of a case's `rims/` folder) and the OCSP responder of the simulated PKI, with
+    `--revoke` for revoked cases."""
 
-    def __init__(self, folder, keys, revoke=None):
-        from cryptography import x509
-        from cryptography.hazmat.primitives import serialization
-
-        self.rims = {}
-        for p in glob.glob(os.path.join(folder, "rims", "*.xml")):
-            with open(p, "rb") as f:
-                self.rims[os.path.basename(p)[:-4]] = f.read()
-        self.cas = []  # (cert, key)
-        self.certs = {}  # serial -> cert
-        for p in sorted(glob.glob(os.path.join(keys, "*.crt.pem"))):
-            with open(p, "rb") as f:
-                cert = x509.load_pem_x509_certificate(f.read())
-            with open(p.replace(".crt.pem", ".key.pem"), "rb") as f:
-                key = serialization.load_pem_private_key(f.read(), None)
-            self.cas.append((cert, key))
-            self.certs[cert.serial_number] = cert
-        with open(os.path.join(folder, "certchain.pem")) as f:
-            for b in pem_blocks(f.read()):
-                c = x509.load_pem_x509_certificate(b.encode())
-                self.certs[c.serial_number] = c
-        for xml in self.rims.values():
-            for b64 in re.findall(rb"<ds:X509Certificate>(.*?)</ds:X509Certificate>", xml, re.S):
-                c = x509.load_der_x509_certificate(base64.b64decode(b64))
-                self.certs[c.serial_number] = c
-        self.revoked = set()
+    def __init__(self, cvmsim, seed, rims=None, revoke=None):
+        cmd = [cvmsim, "serve", "--addr", "127.0.0.1:0", "--seed", str(seed), "--quiet"]
+        if rims:
+            cmd += ["--rims", rims]
         if revoke:
-            with open(os.path.join(keys, revoke + ".crt.pem"), "rb") as f:
-                self.revoked.add(x509.load_pem_x509_certificate(f.read()).serial_number)
-        # The IK issues the AK; its key is not needed (the verifier asks OCSP for IK, L3, L2 only).
+            cmd += ["--revoke", revoke]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        timer = threading.Timer(30, self.proc.kill)  # never wait forever for the first line
+        timer.start()
+        line = self.proc.stdout.readline().strip()
+        timer.cancel()
+        if not line.startswith("http://127.0.0.1:"):
+            self.stop()
+            raise RuntimeError("cvmsim serve did not start: " + line + self.proc.stderr.read()[-2000:])
+        self.url = line
 
-    def ocsp(self, der):
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.x509 import ocsp
-
-        req = ocsp.load_der_ocsp_request(der)
-        issuer = None
-        for cert, key in self.cas:
-            pub = cert.public_key().public_bytes(
-                serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-            )
-            h = hashes.Hash(req.hash_algorithm)
-            h.update(pub)
-            if h.finalize() == req.issuer_key_hash:
-                issuer = (cert, key)
-        subject = self.certs.get(req.serial_number)
-        if issuer is None or subject is None:
-            return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED).public_bytes(
-                serialization.Encoding.DER
-            )
-        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-        revoked = req.serial_number in self.revoked
-        b = ocsp.OCSPResponseBuilder().add_response(
-            cert=subject,
-            issuer=issuer[0],
-            algorithm=req.hash_algorithm,
-            cert_status=ocsp.OCSPCertStatus.REVOKED if revoked else ocsp.OCSPCertStatus.GOOD,
-            this_update=now,
-            next_update=now + datetime.timedelta(days=1),
-            revocation_time=now if revoked else None,
-            revocation_reason=x509.ReasonFlags.key_compromise if revoked else None,
-        )
-        b = b.responder_id(ocsp.OCSPResponderEncoding.HASH, issuer[0]).certificates([issuer[0]])
-        try:
-            n = req.extensions.get_extension_for_class(x509.OCSPNonce)
-            b = b.add_extension(x509.OCSPNonce(n.value.nonce), critical=False)
-        except x509.ExtensionNotFound:
-            pass
-        return b.sign(issuer[1], hashes.SHA384()).public_bytes(serialization.Encoding.DER)
-
-    def serve(self):
-        mock = self
-
-        class H(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def reply(self, code, body, ctype):
-                self.send_response(code)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self):
-                m = re.match(r"^/v1/rim/([A-Za-z0-9_.]+)$", self.path)
-                if m and m.group(1) in mock.rims:
-                    body = json.dumps({"id": m.group(1), "rim": base64.b64encode(mock.rims[m.group(1)]).decode()})
-                    self.reply(200, body.encode(), "application/json")
-                else:
-                    self.reply(404, b"{}", "application/json")
-
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length", "0"))
-                self.reply(200, mock.ocsp(self.rfile.read(n)), "application/ocsp-response")
-
-        srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-        return srv
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()  # SIGTERM: graceful shutdown
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
-def attest_one(folder, keys, driver, vbios, revoke):
+def attest_one(folder, base, driver, vbios):
     """Runs in a child process: LGV keeps per-architecture state in module globals."""
     import logging
 
@@ -216,8 +140,6 @@ def attest_one(folder, keys, driver, vbios, revoke):
     for lg in [logging.getLogger()] + [l for l in logging.root.manager.loggerDict.values() if isinstance(l, logging.Logger)]:
         lg.addHandler(Collect(level=logging.ERROR))
 
-    srv = Mock(folder, keys, revoke).serve()
-    base = "http://127.0.0.1:%d" % srv.server_address[1]
     args = {
         "nonce": NONCE,
         "test_no_gpu": False,
@@ -233,7 +155,6 @@ def attest_one(folder, keys, driver, vbios, revoke):
         "claims_version": "3.0",
     }
     ok, token = cc_admin.attest(args, NONCE, [Evidence()])
-    srv.shutdown()
     claims = {}
     try:
         jwt = token[1]["GPU-0"]
@@ -256,19 +177,18 @@ def attest_one(folder, keys, driver, vbios, revoke):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cvmsim", required=True)
-    ap.add_argument("--keys", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--only", help="run only the cases whose name contains this")
-    ap.add_argument("--one", nargs=4, metavar=("FOLDER", "DRIVER", "VBIOS", "REVOKE"))
+    ap.add_argument("--one", nargs=4, metavar=("FOLDER", "BASE_URL", "DRIVER", "VBIOS"))
     a = ap.parse_args()
-    a.cvmsim, a.keys, a.work = (os.path.abspath(x) for x in (a.cvmsim, a.keys, a.work))
+    a.cvmsim, a.work = (os.path.abspath(x) for x in (a.cvmsim, a.work))
     if a.one:
-        folder, driver, vbios, revoke = a.one
-        attest_one(folder, a.keys, driver, vbios, None if revoke == "-" else revoke)
+        folder, base, driver, vbios = a.one
+        attest_one(folder, base, driver, vbios)
         return 0
     agree = 0
     cases = [c for c in CASES if not a.only or a.only in c[0]]
-    for name, fw, seed, extra, mock, expected, reason in cases:
+    for name, fw, seed, extra, serve_opts, expected, reason in cases:
         folder = os.path.join(a.work, name.replace("/", "_"))
         cmd = [a.cvmsim, "gpu", "evidence", "--out", folder, "--nonce", NONCE, "--seed", str(seed)]
         subprocess.run(cmd + FIRMWARE[fw] + extra, check=True, stdout=subprocess.DEVNULL)
@@ -277,12 +197,19 @@ def main():
         if "--driver" in FIRMWARE[fw]:
             driver = FIRMWARE[fw][FIRMWARE[fw].index("--driver") + 1]
             vbios = FIRMWARE[fw][FIRMWARE[fw].index("--vbios") + 1].lower()
-        p = subprocess.run(
-            [sys.executable, os.path.abspath(__file__), "--cvmsim", a.cvmsim, "--keys", a.keys, "--work", a.work,
-             "--one", folder, driver, vbios, mock.get("revoke", "-")],
-            capture_output=True, text=True, timeout=300,
-            cwd=a.work,  # NVIDIA's verifier writes verifier.log into its working directory
-        )
+        # The service derives every RIM from its id, as `cvmsim gpu evidence` does; a case whose RIMs
+        # were tampered with serves that folder's RIMs instead (`--rims`).
+        rims = os.path.join(folder, "rims") if serve_opts.get("rims") else None
+        srv = Server(a.cvmsim, seed, rims, serve_opts.get("revoke"))
+        try:
+            p = subprocess.run(
+                [sys.executable, os.path.abspath(__file__), "--cvmsim", a.cvmsim, "--work", a.work,
+                 "--one", folder, srv.url, driver, vbios],
+                capture_output=True, text=True, timeout=300,
+                cwd=a.work,  # NVIDIA's verifier writes verifier.log into its working directory
+            )
+        finally:
+            srv.stop()
         lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
         got = json.loads(lines[-1]) if lines else {"overall": None, "error": p.stderr[-2000:]}
         ok = got.get("overall") is expected and reason in json.dumps(got)

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod gpu;
+pub mod serve;
 pub mod snp;
 pub mod snp_mem;
 pub mod suite;
@@ -44,6 +45,8 @@ pub enum Command {
     /// The test-vector catalogue.
     #[command(subcommand)]
     Vectors(suite::VectorsCmd),
+    /// The AMD KDS, Intel PCS, NVIDIA RIM and OCSP services for the simulated PKI, on loopback.
+    Serve(serve::ServeArgs),
 }
 
 /// How a command failed, and so its exit code.
@@ -73,6 +76,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Conformance(c) => suite::run_conformance(c),
         Command::Verify(a) => suite::run_verify_dir(a),
         Command::Vectors(c) => suite::run_vectors(c),
+        Command::Serve(a) => serve::run(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
