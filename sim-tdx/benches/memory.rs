@@ -12,8 +12,8 @@ use std::hint::black_box;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aes09::cipher::{BlockCipherEncrypt, KeyInit};
-use aes09::{Aes128, Block};
+use aes::cipher::{BlockEncrypt, KeyInit};
+use aes::{Aes128, Block};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sim_core::rules::RuleSet;
 use sim_tdx::memory::guest::GuestEvent;

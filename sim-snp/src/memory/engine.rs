@@ -15,9 +15,9 @@
 //! So the same plaintext at the same SPA under the same key gives the same ciphertext, and moving a page
 //! changes it. Whole pages go through the `aes` crate's multi-block `encrypt_blocks`/`decrypt_blocks`.
 
-use aes09::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
-use aes09::Block;
-use aes09::{Aes128, Aes256};
+use aes::Block;
+use aes::{Aes128, Aes256};
+use cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
 
 /// A 4 KiB page of bytes.
 pub type Page = [u8; 4096];

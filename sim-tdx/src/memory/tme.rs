@@ -32,10 +32,10 @@
 //! machine check. Nothing here has freshness: a physical attacker who puts back an old
 //! (ciphertext, MAC, owner bit) triple at the same address is not detected.
 
-use aes09::cipher::consts::U16;
-use aes09::cipher::inout::InOutBuf;
-use aes09::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
-use aes09::{Aes128, Block};
+use aes::cipher::consts::U16;
+use aes::cipher::inout::InOutBuf;
+use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
+use aes::{Aes128, Block};
 use rand_chacha::rand_core::RngCore;
 use sim_core::rng::ChaCha20Rng;
 use sim_core::rules::RuleSet;
