@@ -10,7 +10,7 @@
 //!   ecdsa-sha384 (verifies NVIDIA's real RIMs);
 //! - [`evidence`]: the files of `cvmsim gpu evidence` and the deliberately broken variants;
 //! - [`verify`]: NVIDIA's verifier checks, offline, with claims in NVIDIA's claims 3.0 shape;
-//! - [`show`]: NVIDIA's parsed-JSON shape and a human listing;
+//! - [`show`]: NVIDIA's parsed-JSON shape and a human listing; [`roots`]: NVIDIA's real roots, bundled;
 //! - [`channel`], [`attack`]: the SPDM session key schedule, the AES-256-GCM CPU↔GPU channel over
 //!   staging buffers, and the host's attacks on it.
 //!

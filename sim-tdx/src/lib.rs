@@ -6,7 +6,9 @@
 //! - [`qe`]: the quoting enclave that checks the MAC and signs quotes;
 //! - [`pki`], [`collateral`]: the simulated Intel PKI, TCB info / QE identity, TCB-status evaluation;
 //! - [`verify`]: the verifier (raw bytes in, verdict out); [`measure`]: MRTD, TDVF, RTMR, CCEL;
-//! - [`evidence`]: the bundle `cvmsim tdx quote` writes; [`show`]: field dumps.
+//! - [`evidence`]: the bundle `cvmsim tdx quote` writes; [`show`]: field dumps;
+//! - [`memory`]: SEPT/PAMT, TME-MK KeyIDs with integrity, the SEAMCALL and TDCALL interfaces, attack
+//!   scenarios and the invariant fuzzer ([`module::TdxPlatform`] answers its TDG.MR.REPORT).
 //!
 //! **The TDREPORT MAC is simulated.** The hardware MAC key and algorithm are not public (the CPU computes
 //! the MAC in SEAMREPORT with a key no software sees), so this model MACs with HMAC-SHA-256 under a
