@@ -158,12 +158,17 @@ pub fn default_launch_plan(seed: u64) -> Vec<measure::Update> {
         measure::Update {
             gpa: 0xFFFF_F000,
             page_type: PageType::Normal,
-            page,
+            page: Some(page),
         },
         measure::Update {
             gpa: crate::sp::launch::VMSA_GPA,
             page_type: PageType::Vmsa,
-            page: measure::initial_vmsa(0xffff_fff0, 1, measure::cpu_sig(23, 1, 2), VmmType::Qemu),
+            page: Some(measure::initial_vmsa(
+                0xffff_fff0,
+                1,
+                measure::cpu_sig(23, 1, 2),
+                VmmType::Qemu,
+            )),
         },
     ]
 }
@@ -182,7 +187,7 @@ pub fn issue(spec: &ReportSpec) -> Result<Bundle, IssueError> {
         None => default_launch_plan(spec.seed),
     };
     for u in &plan {
-        platform.launch_update(&mut guest, u.gpa, u.page_type, &u.page, [0; 3])?;
+        platform.launch_update(&mut guest, u.gpa, u.page_type, u.bytes(), [0; 3])?;
     }
     platform.launch_finish(&mut guest, None, false, spec.host_data)?;
     let vmpck = u8::try_from(spec.vmpl.min(3)).unwrap_or(0);

@@ -337,11 +337,21 @@ pub struct Update {
     pub gpa: u64,
     /// Page type.
     pub page_type: PageType,
-    /// Contents (zero for ZERO/UNMEASURED/SECRETS/CPUID pages).
-    pub page: Box<[u8; PAGE_SIZE]>,
+    /// Contents; `None` is a page of zeros (ZERO/UNMEASURED/SECRETS/CPUID pages), so a plan of a
+    /// huge metadata section costs a few bytes a page, not 4 KiB.
+    pub page: Option<Box<[u8; PAGE_SIZE]>>,
 }
 
-fn zero_page() -> Box<[u8; PAGE_SIZE]> {
+static ZERO_PAGE: [u8; PAGE_SIZE] = [0; PAGE_SIZE];
+
+impl Update {
+    /// The page contents.
+    pub fn bytes(&self) -> &[u8; PAGE_SIZE] {
+        self.page.as_deref().unwrap_or(&ZERO_PAGE)
+    }
+}
+
+fn new_page() -> Box<[u8; PAGE_SIZE]> {
     Box::new([0u8; PAGE_SIZE])
 }
 
@@ -408,7 +418,7 @@ pub fn initial_vmsa(
     vcpu_sig: u32,
     vmm: VmmType,
 ) -> Box<[u8; PAGE_SIZE]> {
-    let mut p = zero_page();
+    let mut p = new_page();
     let mut put = |off: usize, bytes: &[u8]| p[off..off + bytes.len()].copy_from_slice(bytes);
     let seg = |sel: u16, attr: u16, limit: u32, base: u64| {
         let mut s = [0u8; 16];
@@ -481,7 +491,7 @@ fn pages(gpa: u64, size: u32, page_type: PageType, out: &mut Vec<Update>) {
         out.push(Update {
             gpa: gpa + i * PAGE_SIZE as u64,
             page_type,
-            page: zero_page(),
+            page: None,
         });
     }
 }
@@ -493,12 +503,12 @@ pub fn launch_plan(input: &MeasureInput) -> Result<Vec<Update>, MeasureError> {
     let mut plan = Vec::new();
     if input.ovmf_hash.is_none() {
         for (i, chunk) in ovmf.data().chunks_exact(PAGE_SIZE).enumerate() {
-            let mut page = zero_page();
+            let mut page = new_page();
             page.copy_from_slice(chunk);
             plan.push(Update {
                 gpa: ovmf.gpa() + (i * PAGE_SIZE) as u64,
                 page_type: PageType::Normal,
-                page,
+                page: Some(page),
             });
         }
     }
@@ -519,7 +529,7 @@ pub fn launch_plan(input: &MeasureInput) -> Result<Vec<Update>, MeasureError> {
             if offset + table.len() > PAGE_SIZE {
                 return Err(MeasureError::HashTableOutsidePage { offset });
             }
-            let mut page = zero_page();
+            let mut page = new_page();
             page[offset..offset + table.len()].copy_from_slice(&table);
             Some(page)
         }
@@ -537,19 +547,19 @@ pub fn launch_plan(input: &MeasureInput) -> Result<Vec<Update>, MeasureError> {
             SectionType::SnpSecrets => plan.push(Update {
                 gpa,
                 page_type: PageType::Secrets,
-                page: zero_page(),
+                page: None,
             }),
             SectionType::Cpuid if input.vmm != VmmType::Ec2 => plan.push(Update {
                 gpa,
                 page_type: PageType::Cpuid,
-                page: zero_page(),
+                page: None,
             }),
             SectionType::Cpuid => {}
             SectionType::SnpKernelHashes => match &hashes {
                 Some(page) if s.size as usize == PAGE_SIZE => plan.push(Update {
                     gpa,
                     page_type: PageType::Normal,
-                    page: page.clone(),
+                    page: Some(page.clone()),
                 }),
                 Some(_) => {
                     return Err(MeasureError::HashTableOutsidePage {
@@ -569,7 +579,7 @@ pub fn launch_plan(input: &MeasureInput) -> Result<Vec<Update>, MeasureError> {
             plan.push(Update {
                 gpa: u64::from(s.gpa),
                 page_type: PageType::Cpuid,
-                page: zero_page(),
+                page: None,
             });
         }
     }
@@ -583,7 +593,12 @@ pub fn launch_plan(input: &MeasureInput) -> Result<Vec<Update>, MeasureError> {
         plan.push(Update {
             gpa: VMSA_GPA,
             page_type: PageType::Vmsa,
-            page: initial_vmsa(eip, input.guest_features, input.vcpu_sig, input.vmm),
+            page: Some(initial_vmsa(
+                eip,
+                input.guest_features,
+                input.vcpu_sig,
+                input.vmm,
+            )),
         });
     }
     Ok(plan)
@@ -608,7 +623,7 @@ pub fn ovmf_hash(ovmf: &Ovmf) -> [u8; 48] {
 pub fn launch_digest(input: &MeasureInput) -> Result<[u8; 48], MeasureError> {
     let mut ld = input.ovmf_hash.unwrap_or([0; 48]);
     for u in launch_plan(input)? {
-        ld = page_info_digest(&ld, u.page_type, &u.page[..], u.gpa, [0; 3]);
+        ld = page_info_digest(&ld, u.page_type, u.bytes(), u.gpa, [0; 3]);
     }
     Ok(ld)
 }

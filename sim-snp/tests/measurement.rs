@@ -114,7 +114,7 @@ fn the_sp_launch_flow_measures_the_same_digest() {
     let p = Platform::new(PlatformConfig::new(Product::Genoa, 0)).unwrap();
     let mut g = p.launch_start(1, GuestPolicy::DEFAULT).unwrap();
     for u in measure::launch_plan(input).unwrap() {
-        p.launch_update(&mut g, u.gpa, u.page_type, &u.page, [0; 3])
+        p.launch_update(&mut g, u.gpa, u.page_type, u.bytes(), [0; 3])
             .unwrap();
     }
     assert_eq!(hex::encode(g.ld), r.expect);
