@@ -115,6 +115,19 @@ impl Builder {
     }
 }
 
+/// The simulated Intel PKI as `cvmsim tdx quote` issues it by default (keys are fixed; nothing revoked).
+fn default_pki() -> Result<IntelPki, String> {
+    IntelPki::new(
+        sim_core::time::ISSUE_EPOCH,
+        sim_tdx::evidence::DEFAULT_VALIDITY,
+        &Revocations {
+            pck: vec![],
+            root: vec![],
+        },
+    )
+    .map_err(err)
+}
+
 fn opts(seed: u64, version: u16, status: TcbStatus) -> QuoteOptions {
     let mut o = QuoteOptions {
         seed,
@@ -363,15 +376,7 @@ pub fn cases() -> Result<Vec<Case>, String> {
     ));
     {
         let b = Builder::new(opts(next(), 4, UpToDate))?;
-        let pki = IntelPki::new(
-            sim_core::time::ISSUE_EPOCH,
-            sim_tdx::evidence::DEFAULT_VALIDITY,
-            &Revocations {
-                pck: vec![],
-                root: vec![],
-            },
-        )
-        .map_err(err)?;
+        let pki = default_pki()?;
         // The root CA's CRL offered as the PCK CRL: issued and signed by the root, not the PCK CA.
         let b = b.collateral(|c| c.pck_crl = hex::encode(&pki.root_crl_der));
         out.push(bad(
@@ -416,15 +421,7 @@ pub fn cases() -> Result<Vec<Case>, String> {
     ));
     {
         let b = Builder::new(opts(next(), 4, UpToDate))?;
-        let pki = IntelPki::new(
-            sim_core::time::ISSUE_EPOCH,
-            sim_tdx::evidence::DEFAULT_VALIDITY,
-            &Revocations {
-                pck: vec![],
-                root: vec![],
-            },
-        )
-        .map_err(err)?;
+        let pki = default_pki()?;
         let other = sim_collateral(
             &pki,
             &[0x50, 0x80, 0x6F, 0, 0, 0],
@@ -459,15 +456,7 @@ pub fn cases() -> Result<Vec<Case>, String> {
     ] {
         // Certificates and CRLs current; only the signed TCB info and QE identity carry the dates.
         let b = Builder::new(opts(next(), 4, UpToDate))?;
-        let pki = IntelPki::new(
-            sim_core::time::ISSUE_EPOCH,
-            sim_tdx::evidence::DEFAULT_VALIDITY,
-            &Revocations {
-                pck: vec![],
-                root: vec![],
-            },
-        )
-        .map_err(err)?;
+        let pki = default_pki()?;
         let dated = sim_collateral(&pki, &sim_tdx::evidence::SIM_FMSPC, issued, validity);
         let b = b.collateral(|c| {
             c.tcb_info = dated.tcb_info.clone();
@@ -485,15 +474,7 @@ pub fn cases() -> Result<Vec<Case>, String> {
     }
     {
         let b = Builder::new(opts(next(), 4, UpToDate))?;
-        let pki = IntelPki::new(
-            sim_core::time::ISSUE_EPOCH,
-            sim_tdx::evidence::DEFAULT_VALIDITY,
-            &Revocations {
-                pck: vec![],
-                root: vec![],
-            },
-        )
-        .map_err(err)?;
+        let pki = default_pki()?;
         // TCB info signed by the PCK CA key instead of the TCB signing key.
         let b = b.collateral(|c| {
             c.tcb_info_signature = hex::encode(sign_raw(&pki.pck_ca_key, c.tcb_info.as_bytes()))
