@@ -3,28 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use common::{cvmsim, s, tmp};
 
 const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../vectors/snp/captures");
 const NOW: &str = "2026-11-01T00:00:00Z";
-
-fn cvmsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cvmsim"))
-        .args(args)
-        .output()
-        .expect("cvmsim runs")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("cvmsim-cli-snp-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 const REAL: &[(&str, &str, &str)] = &[
     (
@@ -71,7 +55,7 @@ const REAL: &[(&str, &str, &str)] = &[
 
 #[test]
 fn every_real_report_verifies_and_broken_ones_do_not() {
-    let dir = tmp("real");
+    let dir = tmp("snp-real");
     std::fs::create_dir_all(&dir).unwrap();
     for (report, vcek, product) in REAL {
         let r = format!("{CAPTURES}/{report}");
@@ -140,7 +124,7 @@ fn every_real_report_verifies_and_broken_ones_do_not() {
 
 #[test]
 fn report_then_verify_with_policy_flags() {
-    let dir = tmp("report");
+    let dir = tmp("snp-report");
     let o = cvmsim(&[
         "snp",
         "report",
@@ -260,7 +244,7 @@ fn report_then_verify_with_policy_flags() {
         Some(1)
     );
     // Same seed, same bytes.
-    let dir2 = tmp("report2");
+    let dir2 = tmp("snp-report2");
     cvmsim(&[
         "snp",
         "report",
@@ -304,7 +288,7 @@ fn show_prints_every_field() {
 #[test]
 fn measure_prints_sev_snp_measure_digest_and_report_carries_it() {
     let ovmf = format!("{CAPTURES}/measurement/ovmf_AmdSev_suffix.bin");
-    let dir = tmp("measure");
+    let dir = tmp("snp-measure");
     std::fs::create_dir_all(&dir).unwrap();
     let empty = dir.join("empty");
     std::fs::write(&empty, b"").unwrap();
@@ -367,7 +351,7 @@ fn measure_prints_sev_snp_measure_digest_and_report_carries_it() {
 
 #[test]
 fn usage_errors_exit_2_and_leave_nothing_behind() {
-    let dir = tmp("usage");
+    let dir = tmp("snp-usage");
     std::fs::create_dir_all(&dir).unwrap();
     // --out names an existing file: nothing can be written.
     let f = dir.join("file");

@@ -3,31 +3,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use common::{cvmsim, s, tmp};
 
 const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../vectors");
 
-fn cvmsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cvmsim"))
-        .args(args)
-        .output()
-        .expect("cvmsim runs")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("cvmsim-cli-tg-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 #[test]
 fn tdx_quote_verify_show_and_exit_codes() {
-    let dir = tmp("tdx");
+    let dir = tmp("tg-tdx");
     let o = cvmsim(&[
         "tdx",
         "quote",
@@ -137,7 +121,7 @@ fn tdx_quote_verify_show_and_exit_codes() {
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains("abcd"));
     // Same seed, same bytes.
-    let dir2 = tmp("tdx2");
+    let dir2 = tmp("tg-tdx2");
     cvmsim(&[
         "tdx",
         "quote",
@@ -180,7 +164,7 @@ fn tdx_quote_verify_show_and_exit_codes() {
 
 #[test]
 fn gpu_evidence_verify_and_exit_codes() {
-    let dir = tmp("gpu");
+    let dir = tmp("tg-gpu");
     let nonce = "11".repeat(32);
     let o = cvmsim(&[
         "gpu",
@@ -244,7 +228,7 @@ fn gpu_evidence_verify_and_exit_codes() {
     );
     assert_eq!(cvmsim(&["verify", s(&dir)]).status.code(), Some(0));
     // A tampered variant -> 1.
-    let bad = tmp("gpu-bad");
+    let bad = tmp("tg-gpu-bad");
     assert_eq!(
         cvmsim(&[
             "gpu",
