@@ -23,6 +23,7 @@ pub mod scenario;
 pub mod time;
 pub mod verdict;
 pub mod x509;
+pub mod xts;
 
 pub use parse::{ParseError, ParseErrorKind, Reader};
 pub use verdict::{Check, Platform, Verdict};

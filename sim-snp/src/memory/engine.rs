@@ -13,11 +13,16 @@
 //!   = the page, tweak = its SPA. A page has no partial block, so no ciphertext stealing.
 //!
 //! So the same plaintext at the same SPA under the same key gives the same ciphertext, and moving a page
-//! changes it. Whole pages go through the `aes` crate's multi-block `encrypt_blocks`/`decrypt_blocks`.
+//! changes it. Whole pages go through [`sim_core::xts`], the mode shared with the TDX model: the `aes`
+//! crate's multi-block `encrypt_blocks`/`decrypt_blocks` on all 256 blocks at once, never block by block.
 
 use aes::Block;
 use aes::{Aes128, Aes256};
-use cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
+use cipher::{BlockEncrypt, KeyInit};
+use sim_core::xts::{xts_in_place, Direction, NoHook};
+
+/// 16-byte blocks in a page (the XTS data unit).
+const BLOCKS_PER_PAGE: usize = 256;
 
 /// A 4 KiB page of bytes.
 pub type Page = [u8; 4096];
@@ -35,20 +40,6 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
-}
-
-/// Multiplies a tweak by α in GF(2^128) (IEEE 1619 §5.2, little-endian convention).
-#[inline(always)]
-fn mul_alpha(t: u128) -> u128 {
-    (t << 1) ^ ((t >> 127) * 0x87)
-}
-
-/// Multiplies a tweak by α^8: shift by a byte and fold the byte shifted out back in with the
-/// polynomial x^7 + x^2 + x + 1 (its carry-less product with a byte fits in 15 bits).
-#[inline(always)]
-fn mul_alpha8(t: u128) -> u128 {
-    let top = t >> 120;
-    (t << 8) ^ (top << 7) ^ (top << 2) ^ (top << 1) ^ top
 }
 
 impl Engine {
@@ -104,38 +95,18 @@ impl Engine {
     }
 
     fn run(&self, spa: u64, data: &mut [u8], first: usize, enc: bool) {
-        let n = (data.len() / 16).min(256 - first.min(256));
-        // Tweaks: eight serial steps, then eight independent chains of ·α^8 (the serial chain of 256
-        // doublings would dominate the page time).
-        let mut tw = [0u128; 256];
-        let mut t = self.tweak0(spa);
-        for _ in 0..first {
-            t = mul_alpha(t);
-        }
-        for x in tw.iter_mut().take(n.min(8)) {
-            *x = t;
-            t = mul_alpha(t);
-        }
-        for j in 8..n {
-            tw[j] = mul_alpha8(tw[j - 8]);
-        }
-        let mut buf = [Block::default(); 256];
-        let blocks = &mut buf[..n];
-        for ((b, d), t) in blocks.iter_mut().zip(data.chunks_exact(16)).zip(tw.iter()) {
-            let mut w = [0u8; 16];
-            w.copy_from_slice(d);
-            b.copy_from_slice(&(u128::from_le_bytes(w) ^ t).to_le_bytes());
-        }
-        match (self, enc) {
-            (Engine::Xex128(k), true) => k.encrypt_blocks(blocks),
-            (Engine::Xex128(k), false) => k.decrypt_blocks(blocks),
-            (Engine::Xts256(k), true) => k.0.encrypt_blocks(blocks),
-            (Engine::Xts256(k), false) => k.0.decrypt_blocks(blocks),
-        }
-        for ((b, d), t) in blocks.iter().zip(data.chunks_exact_mut(16)).zip(tw.iter()) {
-            let mut w = [0u8; 16];
-            w.copy_from_slice(b);
-            d.copy_from_slice(&(u128::from_le_bytes(w) ^ t).to_le_bytes());
-        }
+        let dir = if enc {
+            Direction::Encrypt
+        } else {
+            Direction::Decrypt
+        };
+        let first = first.min(BLOCKS_PER_PAGE);
+        let n = (data.len() / 16).min(BLOCKS_PER_PAGE - first);
+        let data = &mut data[..n * 16];
+        let t0 = self.tweak0(spa);
+        let _ = match self {
+            Engine::Xex128(k) => xts_in_place(k.as_ref(), dir, t0, first, data, &mut NoHook),
+            Engine::Xts256(k) => xts_in_place(&k.0, dir, t0, first, data, &mut NoHook),
+        };
     }
 }

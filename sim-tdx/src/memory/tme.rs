@@ -12,8 +12,9 @@
 //! 16-byte block `j` of the page uses `E_K2(tweak)·α^j`. A line can still be en- or decrypted alone,
 //! since its tweaks are computed from `j`. As in hardware: the same plaintext at the same address gives
 //! the same ciphertext (deterministic), and ciphertext moved to another address decrypts to garbage.
-//! Pages are processed through the `aes` crate's multi-block `encrypt_blocks_inout`/`decrypt_blocks_inout`
-//! on all 256 blocks at once (never block by block); the tweaks come from four chains stepping by α^4.
+//! Pages go through [`sim_core::xts`]: the `aes` crate's multi-block API on all 256 blocks at once, never
+//! block by block, with each line's MAC checked (reads, before decryption) or computed (writes) by a
+//! line hook while the page is in cache.
 //! The result is standard XTS-AES-128, checked against OpenSSL's in `tests/memory_tme.rs`.
 //!
 //! **Integrity.** Cryptographic integrity (Ci) keeps, per 64-byte line, a 28-bit MAC over the
@@ -32,13 +33,12 @@
 //! machine check. Nothing here has freshness: a physical attacker who puts back an old
 //! (ciphertext, MAC, owner bit) triple at the same address is not detected.
 
-use aes::cipher::consts::U16;
-use aes::cipher::inout::InOutBuf;
-use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
+use aes::cipher::{BlockEncrypt, KeyInit};
 use aes::{Aes128, Block};
 use rand_chacha::rand_core::RngCore;
 use sim_core::rng::ChaCha20Rng;
 use sim_core::rules::RuleSet;
+use sim_core::xts::{self, Direction, LineHook, NoHook};
 
 use super::rules;
 
@@ -150,18 +150,9 @@ impl KeySlot {
         u128::from_le_bytes(b.into())
     }
 
-    /// The tweak of block `j` of the page.
-    fn tweak_at(&self, pa_page: u64, j: usize) -> u128 {
-        let mut t = self.tweak0(pa_page);
-        for _ in 0..j % BLOCKS_PER_PAGE {
-            t = mul_alpha(t);
-        }
-        t
-    }
-
     /// NH (as UMAC, RFC 4418 §5, here on 64-bit words with 128-bit products) of one 64-byte
     /// ciphertext line, folded to 64 bits.
-    #[inline]
+    #[inline(always)]
     fn nh_line(&self, ct: &[u8]) -> u64 {
         let mut acc = 0u128;
         for (c, k) in ct.chunks_exact(16).zip(self.nh.chunks_exact(2)) {
@@ -176,17 +167,18 @@ impl KeySlot {
         (acc >> 64) as u64 ^ acc as u64
     }
 
-    /// The 28-bit MAC: NH, salted by the owner bit, mixed, XOR a pad taken from the (secret,
-    /// address-bound) tweak of the line's first block.
-    fn fold(&self, nh: u64, owner: bool, pad: u32) -> u32 {
-        let f = (nh ^ if owner { self.owner_salt } else { 0 }).wrapping_mul(MAC_MIX);
-        ((f >> 36) as u32 ^ pad) & MAC_MASK
+    /// The 28-bit MAC of a ciphertext line: NH, salted by the owner bit, mixed, XOR a pad taken from
+    /// bits 127:96 of the (secret, address-bound) tweak of the line's first block.
+    #[inline(always)]
+    fn line_mac(&self, ct: &[u8], owner: bool, first_tweak: u128) -> u32 {
+        let f = (self.nh_line(ct) ^ if owner { self.owner_salt } else { 0 }).wrapping_mul(MAC_MIX);
+        ((f >> 36) as u32 ^ (first_tweak >> 96) as u32) & MAC_MASK
     }
 
     /// The MAC of line `idx` of the page at `pa_page` (line-granular accesses).
     pub fn one_line_mac(&self, pa_page: u64, idx: usize, ct: &[u8], owner: bool) -> u32 {
-        let pad = (self.tweak_at(pa_page, 4 * (idx % LINES_PER_PAGE)) >> 96) as u32;
-        self.fold(self.nh_line(ct), owner, pad)
+        let t = xts::mul_alpha_pow(self.tweak0(pa_page), 4 * (idx % LINES_PER_PAGE));
+        self.line_mac(ct, owner, t)
     }
 
     /// XTS-encrypts a whole page: `dst = E_K1(src ⊕ T) ⊕ T` on all 256 blocks.
@@ -199,53 +191,9 @@ impl KeySlot {
         let _ = self.open_page(pa_page, src, dst, None);
     }
 
-    /// The tweaks of blocks 0..4 (the four chains that step by α^4 from line to line).
-    fn chain_start(&self, pa_page: u64) -> [u128; 4] {
-        let mut c = [0u128; 4];
-        c[0] = self.tweak0(pa_page);
-        for j in 1..4 {
-            c[j] = mul_alpha(c[j - 1]);
-        }
-        c
-    }
-
-    /// Pass 1: `dst = src ⊕ T` line by line (four tweak chains stepping by α^4), the tweaks kept in
-    /// `tw` for pass 3; `check(i, src line, pad)` sees each source line first and may stop the pass.
-    #[inline(always)]
-    fn pass1(
-        c: &mut [u128; 4],
-        src: &[u8; PAGE_SIZE],
-        dst: &mut [u8; PAGE_SIZE],
-        tw: &mut [u8; PAGE_SIZE],
-        mut check: impl FnMut(usize, &[u8], u32) -> bool,
-    ) -> Result<(), usize> {
-        for (i, ((s_line, d_line), t_line)) in src
-            .chunks_exact(LINE_SIZE)
-            .zip(dst.chunks_exact_mut(LINE_SIZE))
-            .zip(tw.chunks_exact_mut(LINE_SIZE))
-            .enumerate()
-        {
-            if !check(i, s_line, (c[0] >> 96) as u32) {
-                return Err(i);
-            }
-            for (((s, d), t), cj) in s_line
-                .chunks_exact(16)
-                .zip(d_line.chunks_exact_mut(16))
-                .zip(t_line.chunks_exact_mut(16))
-                .zip(c.iter_mut())
-            {
-                let mut x = [0u8; 16];
-                x.copy_from_slice(s);
-                d.copy_from_slice(&(u128::from_le_bytes(x) ^ *cj).to_le_bytes());
-                t.copy_from_slice(&cj.to_le_bytes());
-                *cj = mul_alpha4(*cj);
-            }
-        }
-        Ok(())
-    }
-
-    /// Encrypts a page and (Ci) computes its 64 line MACs in the same passes: `dst = E_K1(src ⊕ T) ⊕ T`,
-    /// the AES step one multi-block `encrypt_blocks_inout` call on all 256 blocks.
+    /// Encrypts a page and (Ci) computes its 64 line MACs: `dst = E_K1(src ⊕ T) ⊕ T` through
+    /// [`sim_core::xts`] (one multi-block cipher call on all 256 blocks), each ciphertext line MACed
+    /// by the pass's line hook.
     pub fn seal_page(
         &self,
         pa_page: u64,
@@ -254,32 +202,28 @@ impl KeySlot {
         owner: bool,
         macs: Option<&mut [u32; LINES_PER_PAGE]>,
     ) {
-        let mut c = self.chain_start(pa_page);
-        let mut tw = [0u8; PAGE_SIZE];
-        let mut pads = [0u32; LINES_PER_PAGE];
-        let _ = Self::pass1(&mut c, src, dst, &mut tw, |i, _, pad| {
-            pads[i % LINES_PER_PAGE] = pad;
-            true
-        });
-        let (blocks, _) = InOutBuf::from(&mut dst[..]).into_chunks::<U16>();
-        self.data.encrypt_blocks_inout(blocks);
-        for (d, t) in dst.iter_mut().zip(tw.iter()) {
-            *d ^= t;
-        }
-        if let Some(m) = macs {
-            for ((d_line, pad), mac) in dst
-                .chunks_exact(LINE_SIZE)
-                .zip(pads.iter())
-                .zip(m.iter_mut())
-            {
-                *mac = self.fold(self.nh_line(d_line), owner, *pad);
-            }
-        }
+        let t0 = self.tweak0(pa_page);
+        let _ = match macs {
+            Some(macs) => xts::xts(
+                &self.data,
+                Direction::Encrypt,
+                t0,
+                0,
+                src,
+                dst,
+                &mut Seal {
+                    slot: self,
+                    owner,
+                    macs,
+                },
+            ),
+            None => xts::xts(&self.data, Direction::Encrypt, t0, 0, src, dst, &mut NoHook),
+        };
     }
 
-    /// Checks (Ci: `expect` holds the stored MACs of a TD-owned page) and decrypts a page; each line's
-    /// MAC is checked in the pass that first reads it. `Err(line)` names the first line whose MAC does
-    /// not match; `dst` is then zeroed.
+    /// Checks (Ci: `expect` holds the stored MACs of a TD-owned page) and decrypts a page; every
+    /// line's MAC is checked before anything is decrypted. `Err(line)` names the first line whose MAC
+    /// does not match; `dst` is then zeroed.
     pub fn open_page(
         &self,
         pa_page: u64,
@@ -287,45 +231,63 @@ impl KeySlot {
         dst: &mut [u8; PAGE_SIZE],
         expect: Option<&[u32; LINES_PER_PAGE]>,
     ) -> Result<(), usize> {
-        let mut c = self.chain_start(pa_page);
-        let mut tw = [0u8; PAGE_SIZE];
-        let r = Self::pass1(&mut c, src, dst, &mut tw, |i, s_line, pad| match expect {
-            Some(m) => self.fold(self.nh_line(s_line), true, pad) == m[i % LINES_PER_PAGE],
-            None => true,
-        });
-        if let Err(i) = r {
+        let t0 = self.tweak0(pa_page);
+        let r = match expect {
+            Some(expect) => xts::xts(
+                &self.data,
+                Direction::Decrypt,
+                t0,
+                0,
+                src,
+                dst,
+                &mut Open { slot: self, expect },
+            ),
+            None => xts::xts(&self.data, Direction::Decrypt, t0, 0, src, dst, &mut NoHook),
+        };
+        r.map_err(|block| {
             dst.fill(0);
-            return Err(i);
-        }
-        let (blocks, _) = InOutBuf::from(&mut dst[..]).into_chunks::<U16>();
-        self.data.decrypt_blocks_inout(blocks);
-        for (d, t) in dst.iter_mut().zip(tw.iter()) {
-            *d ^= t;
-        }
-        Ok(())
+            block / xts::BLOCKS_PER_LINE
+        })
     }
 
     fn xts_line(&self, pa_page: u64, idx: usize, src: &[u8], dst: &mut [u8; LINE_SIZE], enc: bool) {
-        let mut t = self.tweak_at(pa_page, 4 * (idx % LINES_PER_PAGE));
-        let mut blocks = [Block::default(); 4];
-        let mut tw = [0u128; 4];
-        for (j, (b, c)) in blocks.iter_mut().zip(src.chunks_exact(16)).enumerate() {
-            let mut x = [0u8; 16];
-            x.copy_from_slice(c);
-            tw[j] = t;
-            *b = Block::from((u128::from_le_bytes(x) ^ t).to_le_bytes());
-            t = mul_alpha(t);
-        }
-        if enc {
-            self.data.encrypt_blocks(&mut blocks);
+        let dir = if enc {
+            Direction::Encrypt
         } else {
-            self.data.decrypt_blocks(&mut blocks);
-        }
-        for ((b, c), t) in blocks.iter().zip(dst.chunks_exact_mut(16)).zip(tw.iter()) {
-            let mut x = [0u8; 16];
-            x.copy_from_slice(b);
-            c.copy_from_slice(&(u128::from_le_bytes(x) ^ t).to_le_bytes());
-        }
+            Direction::Decrypt
+        };
+        let first = xts::BLOCKS_PER_LINE * (idx % LINES_PER_PAGE);
+        let t0 = self.tweak0(pa_page);
+        let _ = xts::xts(&self.data, dir, t0, first, src, dst, &mut NoHook);
+    }
+}
+
+/// Seal's line hook: the MAC of each ciphertext line as it is written.
+struct Seal<'a> {
+    slot: &'a KeySlot,
+    owner: bool,
+    macs: &'a mut [u32; LINES_PER_PAGE],
+}
+
+impl LineHook for Seal<'_> {
+    #[inline(always)]
+    fn after(&mut self, block: usize, dst: &[u8], tweak: u128) {
+        let line = (block / xts::BLOCKS_PER_LINE) % LINES_PER_PAGE;
+        self.macs[line] = self.slot.line_mac(dst, self.owner, tweak);
+    }
+}
+
+/// Open's line hook: each ciphertext line's MAC is checked before the line is decrypted.
+struct Open<'a> {
+    slot: &'a KeySlot,
+    expect: &'a [u32; LINES_PER_PAGE],
+}
+
+impl LineHook for Open<'_> {
+    #[inline(always)]
+    fn before(&mut self, block: usize, src: &[u8], tweak: u128) -> bool {
+        let line = (block / xts::BLOCKS_PER_LINE) % LINES_PER_PAGE;
+        self.slot.line_mac(src, true, tweak) == self.expect[line]
     }
 }
 
@@ -333,39 +295,6 @@ impl KeySlot {
 fn frame_in(frames: &mut [Option<Frame>], pfn: u64) -> Option<&mut Frame> {
     let f = frames.get_mut(usize::try_from(pfn).ok()?)?;
     Some(f.get_or_insert_with(Frame::default))
-}
-
-/// Multiplication by α in GF(2^128) with the XTS polynomial, on the little-endian tweak.
-fn mul_alpha(t: u128) -> u128 {
-    (t << 1) ^ if t >> 127 == 1 { 0x87 } else { 0 }
-}
-
-/// `x·0x87` carry-less, for the 4 bits shifted out by a multiplication by α^4.
-const fn clmul_87(x: u8) -> u16 {
-    let mut r = 0u16;
-    let mut i = 0;
-    while i < 4 {
-        if x >> i & 1 == 1 {
-            r ^= 0x87 << i;
-        }
-        i += 1;
-    }
-    r
-}
-
-const ALPHA4: [u16; 16] = {
-    let mut t = [0u16; 16];
-    let mut i = 0;
-    while i < 16 {
-        t[i] = clmul_87(i as u8);
-        i += 1;
-    }
-    t
-};
-
-/// Multiplication by α^4.
-fn mul_alpha4(t: u128) -> u128 {
-    (t << 4) ^ u128::from(ALPHA4[(t >> 124) as usize])
 }
 
 /// Per-line metadata kept beside DRAM (in the ECC bits on real parts).
@@ -809,20 +738,5 @@ mod tests {
         assert_eq!(keyid_kind(63), Some(KeyIdKind::Private));
         assert_eq!(keyid_kind(64), None);
         assert_eq!(split_pa(with_keyid(0x1234_5000, 17)), (0x1234_5000, 17));
-    }
-
-    #[test]
-    fn alpha_carries_into_0x87() {
-        assert_eq!(mul_alpha(1u128 << 127), 0x87);
-        assert_eq!(mul_alpha(1), 2);
-        let mut x = 0xDEAD_BEEF_0123_4567_89AB_CDEF_F00D_CAFEu128;
-        for _ in 0..100 {
-            let mut y = x;
-            for _ in 0..4 {
-                y = mul_alpha(y);
-            }
-            assert_eq!(mul_alpha4(x), y);
-            x = y ^ (x >> 3);
-        }
     }
 }
