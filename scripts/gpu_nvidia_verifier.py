@@ -7,6 +7,10 @@ For each case, `cvmsim gpu evidence` issues evidence into a folder; a child proc
 {"rim": base64}, the RIMs of that folder) and OCSP responder (`POST /ocsp/` -> an RFC 6960 response
 signed by the issuing simulated CA, echoing the request nonce; `--revoke` for the revoked case). Good evidence must attest True; every tampered case must attest False.
 Exit 0 when every case agrees, 1 otherwise.
+
+`--catalogue vectors/catalogue/gpu` scores the verifier on every GPU case of the conformance catalogue
+instead (each folder's report, chain, RIMs and trusted root; the nonce of its policy.json when it has
+one): exit 0 when the disagreements are exactly CATALOGUE_DISAGREEMENTS.
 """
 
 import argparse
@@ -50,6 +54,15 @@ CASES = [
 ]
 
 
+# Catalogue cases where NVIDIA's verifier is known to answer differently from the case's expected
+# verdict, with the reason (vectors/catalogue/INDEPENDENT-VERIFIERS.md). `--catalogue` fails if the
+# set of disagreements differs from this one, so a change on either side is noticed.
+CATALOGUE_DISAGREEMENTS = {
+    "gpu/rim-compare/nvdec0-disabled-index35-off-golden":
+        "NVIDIA's Python verifier compares RIM index 35 even when NVDEC0 is disabled; NVAT and cvmsim skip it (gpu.md §4.3)",
+}
+
+
 def pem_blocks(text):
     return re.findall(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?", text, re.S)
 
@@ -85,7 +98,7 @@ class Server:
                 self.proc.wait()
 
 
-def attest_one(folder, base, driver, vbios):
+def attest_one(folder, base, driver, vbios, nonce=NONCE):
     """Runs in a child process: LGV keeps per-architecture state in module globals."""
     import logging
 
@@ -111,6 +124,14 @@ def attest_one(folder, base, driver, vbios):
         report = f.read()
     with open(os.path.join(folder, "certchain.pem")) as f:
         chain = [crypto.load_certificate(crypto.FILETYPE_PEM, b.encode()) for b in pem_blocks(f.read())]
+    # As NVIDIA's verifier does with a GPU attached (verifier/nvml/gpu_cert_chains.py): the device's own
+    # root certificate is dropped and the verifier's trusted device root appended, here the folder's
+    # root_ca.pem (the simulated root, or whatever root a catalogue case says the verifier trusts).
+    # Handed a chain directly, the verifier would trust whatever root ends it.
+    root = os.path.join(folder, "root_ca.pem")
+    if os.path.exists(root) and chain:
+        with open(root) as f:
+            chain = chain[:-1] + [crypto.load_certificate(crypto.FILETYPE_PEM, f.read().encode())]
 
     class Evidence:
         def get_gpu_architecture(self):
@@ -141,7 +162,7 @@ def attest_one(folder, base, driver, vbios):
         lg.addHandler(Collect(level=logging.ERROR))
 
     args = {
-        "nonce": NONCE,
+        "nonce": nonce,
         "test_no_gpu": False,
         "user_mode": True,
         "allow_hold_cert": False,
@@ -154,7 +175,7 @@ def attest_one(folder, base, driver, vbios):
         "verbose": False,
         "claims_version": "3.0",
     }
-    ok, token = cc_admin.attest(args, NONCE, [Evidence()])
+    ok, token = cc_admin.attest(args, nonce, [Evidence()])
     claims = {}
     try:
         jwt = token[1]["GPU-0"]
@@ -174,18 +195,104 @@ def attest_one(folder, base, driver, vbios):
     }))
 
 
+def firmware_of(cvmsim, folder):
+    """(driver, vbios) versions the report itself names, as the verifier's NVML would report them;
+    the defaults of `cvmsim gpu evidence` when the report does not parse."""
+    p = subprocess.run([cvmsim, "gpu", "show", "--json", os.path.join(folder, "report.bin")],
+                       capture_output=True, text=True)
+    try:
+        d = json.loads(p.stdout)["decoded"]
+        return d["driver_version"], d["vbios_version"].lower()
+    except (ValueError, KeyError, TypeError):
+        return "550.90.07", "96.00.9f.00.01"
+
+
+def seed_of(manifest):
+    m = re.search(r"seed (\d+)", manifest.get("provenance", ""))
+    return int(m.group(1)) if m else 0
+
+
+def run_case(a, folder, seed, driver, vbios, rims, revoke, nonce=NONCE):
+    """NVIDIA's verifier on one folder (report.bin, certchain.pem, rim_root_ca.pem), with
+    `cvmsim serve` as its RIM service and OCSP responder; the child's JSON answer."""
+    srv = Server(a.cvmsim, seed, rims, revoke)
+    try:
+        p = subprocess.run(
+            [sys.executable, os.path.abspath(__file__), "--cvmsim", a.cvmsim, "--work", a.work,
+             "--one", folder, srv.url, driver, vbios, nonce],
+            capture_output=True, text=True, timeout=300,
+            cwd=a.work,  # NVIDIA's verifier writes verifier.log into its working directory
+        )
+    finally:
+        srv.stop()
+    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    return (json.loads(lines[-1]) if lines else {"overall": None, "error": p.stderr[-2000:]}), p
+
+
+def catalogue(a):
+    """Scores NVIDIA's verifier on every GPU case of the catalogue (`vectors/catalogue/gpu`): the case's
+    report, chain and nonce (evidence.json, NVIDIA's own evidence shape), its RIMs served in place of
+    derived ones, the simulated RIM root. Prints one line per case and the disagreements."""
+    cases = sorted(d for d in os.listdir(a.catalogue) if os.path.isfile(os.path.join(a.catalogue, d, "manifest.json")))
+    if a.only:
+        cases = [c for c in cases if a.only in c]
+    agree, found = 0, {}
+    for name in cases:
+        src = os.path.join(a.catalogue, name)
+        with open(os.path.join(src, "manifest.json")) as f:
+            manifest = json.load(f)
+        # The nonce the verifier expects: the case's policy.json when it names one (a replayed report
+        # answers another), else the one the evidence was made for.
+        with open(os.path.join(src, "evidence.json")) as f:
+            nonce = json.load(f)[0]["nonce"]
+        if os.path.exists(os.path.join(src, "policy.json")):
+            with open(os.path.join(src, "policy.json")) as f:
+                nonce = json.load(f).get("nonce", nonce)
+        # The child reads report.bin, certchain.pem and rim_root_ca.pem from a scratch copy (it writes a
+        # root-certificate folder beside them).
+        folder = os.path.join(a.work, "catalogue", name)
+        os.makedirs(folder, exist_ok=True)
+        for f in ("report.bin", "certchain.pem", "rim_root_ca.pem", "root_ca.pem"):
+            if os.path.exists(os.path.join(src, f)):
+                with open(os.path.join(src, f), "rb") as i, open(os.path.join(folder, f), "wb") as o:
+                    o.write(i.read())
+        if not os.path.exists(os.path.join(folder, "rim_root_ca.pem")):
+            subprocess.run([a.cvmsim, "gpu", "evidence", "--out", os.path.join(a.work, "roots"), "--nonce", NONCE],
+                           check=True, stdout=subprocess.DEVNULL)
+            with open(os.path.join(a.work, "roots", "rim_root_ca.pem"), "rb") as i, open(os.path.join(folder, "rim_root_ca.pem"), "wb") as o:
+                o.write(i.read())
+        driver, vbios = firmware_of(a.cvmsim, folder)
+        rims = os.path.join(src, "rims") if os.path.isdir(os.path.join(src, "rims")) else None
+        got, p = run_case(a, folder, seed_of(manifest), driver, vbios, rims, None, nonce)
+        expected = manifest["result"] == "valid"
+        ok = got.get("overall") is expected
+        agree += ok
+        if not ok:
+            found[manifest["id"]] = got
+        print("%-5s %-55s expected %-7s NVIDIA verifier %s" % ("agree" if ok else "DIFF", manifest["id"], manifest["result"], json.dumps(got)))
+    print("%d of %d cases agree" % (agree, len(cases)))
+    known = {k for k in CATALOGUE_DISAGREEMENTS if not a.only or any(k.replace("/", "__") in c for c in cases)}
+    if set(found) != known:
+        print("disagreements changed: new %s, gone %s" % (sorted(set(found) - known), sorted(known - set(found))))
+        return 1
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cvmsim", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--only", help="run only the cases whose name contains this")
-    ap.add_argument("--one", nargs=4, metavar=("FOLDER", "BASE_URL", "DRIVER", "VBIOS"))
+    ap.add_argument("--one", nargs=5, metavar=("FOLDER", "BASE_URL", "DRIVER", "VBIOS", "NONCE"))
+    ap.add_argument("--catalogue", help="score the verifier on every case folder of this directory")
     a = ap.parse_args()
     a.cvmsim, a.work = (os.path.abspath(x) for x in (a.cvmsim, a.work))
     if a.one:
-        folder, base, driver, vbios = a.one
-        attest_one(folder, base, driver, vbios)
+        folder, base, driver, vbios, nonce = a.one
+        attest_one(folder, base, driver, vbios, nonce)
         return 0
+    if a.catalogue:
+        return catalogue(a)
     agree = 0
     cases = [c for c in CASES if not a.only or a.only in c[0]]
     for name, fw, seed, extra, serve_opts, expected, reason in cases:
@@ -200,18 +307,7 @@ def main():
         # The service derives every RIM from its id, as `cvmsim gpu evidence` does; a case whose RIMs
         # were tampered with serves that folder's RIMs instead (`--rims`).
         rims = os.path.join(folder, "rims") if serve_opts.get("rims") else None
-        srv = Server(a.cvmsim, seed, rims, serve_opts.get("revoke"))
-        try:
-            p = subprocess.run(
-                [sys.executable, os.path.abspath(__file__), "--cvmsim", a.cvmsim, "--work", a.work,
-                 "--one", folder, srv.url, driver, vbios],
-                capture_output=True, text=True, timeout=300,
-                cwd=a.work,  # NVIDIA's verifier writes verifier.log into its working directory
-            )
-        finally:
-            srv.stop()
-        lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
-        got = json.loads(lines[-1]) if lines else {"overall": None, "error": p.stderr[-2000:]}
+        got, p = run_case(a, folder, seed, driver, vbios, rims, serve_opts.get("revoke"))
         ok = got.get("overall") is expected and reason in json.dumps(got)
         agree += ok
         print("%-4s %-28s expected %-5s (%s) NVIDIA verifier %s" % ("ok" if ok else "FAIL", name, expected, reason, json.dumps(got)))
