@@ -60,14 +60,16 @@ pub enum Direction {
     Decrypt,
 }
 
-/// Work a caller does on each 64-byte line (four blocks) of the pass, while the line is hot.
+/// Work a caller does on each 64-byte line (four blocks) of the pass, while the page is in cache.
 ///
 /// A "line" is four consecutive blocks of the range starting at the range's first block; `block`
 /// names the line's first block within the data unit and `tweak` is that block's tweak `T_block`.
-/// Blocks past the last whole line of the range are not shown to the hook.
+/// Blocks past the last whole line of the range are not shown to the hook. The pass runs in rounds
+/// of a page (256 blocks): `before` sees every line of a round, in order, before any block of it is
+/// processed, and `after` sees every line once the whole round is written.
 pub trait LineHook {
-    /// The source line before it is processed; returning `false` stops the pass there
-    /// ([`xts`] returns `Err(block)`).
+    /// A source line; returning `false` stops the pass before its round is processed ([`xts`]
+    /// returns `Err(block)`).
     #[inline(always)]
     fn before(&mut self, _block: usize, _src: &[u8], _tweak: u128) -> bool {
         true
@@ -105,9 +107,6 @@ where
     run(cipher, dir, t0, first, Some(src), dst, hook)
 }
 
-/// Ranges up to this many blocks (a line-granular access) use a small tweak buffer.
-const SMALL: usize = 16;
-
 /// [`xts`] in place on `data`.
 pub fn xts_in_place<C, H>(
     cipher: &C,
@@ -126,6 +125,8 @@ where
 
 /// Blocks per round of the pass: a 4 KiB page.
 const ROUND: usize = 256;
+/// Ranges up to this many blocks (line-granular accesses) use a small tweak buffer.
+const SMALL: usize = 16;
 /// Bytes in a line.
 const LINE: usize = BLOCKS_PER_LINE * BLOCK_SIZE;
 
@@ -420,6 +421,19 @@ mod tests {
             s = mul_alpha(s);
         }
         assert_eq!(mul_alpha(t), 0x87 ^ 2);
+        // The shortcuts against plain doubling, on values whose top bits vary.
+        let doubled = |mut x: u128, n: usize| {
+            for _ in 0..n {
+                x = mul_alpha(x);
+            }
+            x
+        };
+        let mut x = 0xDEAD_BEEF_0123_4567_89AB_CDEF_F00D_CAFEu128;
+        for _ in 0..50 {
+            assert_eq!(mul_alpha8(x), doubled(x, 8));
+            assert_eq!(mul_alpha64(x), doubled(x, 64));
+            x = doubled(x, 13) ^ (x >> 7);
+        }
     }
 
     /// The hook sees every whole line once, with the right tweak, and a refusal stops the pass.
