@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `manifest.json` | [`Manifest`]: `id`, `platform`, `result` (`valid`/`invalid`), `rule`, `defect`, `spec`, `provenance` |
 //! | `policy.json` | only for appraisal cases: the policy a verifier must apply (see [`crate::evidence_dir`]) |
-//! | evidence files | as `cvmsim <platform> report|quote|evidence` writes them |
+//! | evidence files | as `cvmsim <platform> report\|quote\|evidence` writes them |
 //!
 //! Every case is generated from a fixed seed, so `cvmsim vectors generate` writes the same bytes on every
 //! machine; CI regenerates the catalogue and fails when a byte changes.

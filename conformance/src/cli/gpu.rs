@@ -66,7 +66,7 @@ pub struct EvidenceArgs {
 /// `cvmsim gpu` commands.
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
-    /// Issues H100 evidence: report.hex, report.bin, certchain.pem, root_ca.pem, rims/<RIM-ID>.xml,
+    /// Issues H100 evidence: report.hex, report.bin, certchain.pem, root_ca.pem, rims/RIM-ID.xml,
     /// rim_root_ca.pem, evidence.json.
     Evidence(Box<EvidenceArgs>),
     /// Verifies a report with its chain (and RIMs if given).
@@ -83,7 +83,7 @@ pub enum Cmd {
         /// Expected nonce (default: the nonce in the request).
         #[arg(long)]
         nonce: Option<String>,
-        /// Folder of RIMs named <RIM-ID>.xml (or .swidtag).
+        /// Folder of RIMs named RIM-ID.xml (or .swidtag).
         #[arg(long, requires = "rim_root")]
         rims: Option<PathBuf>,
         /// RIM signing root (PEM or DER).

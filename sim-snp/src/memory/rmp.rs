@@ -34,7 +34,7 @@ pub mod perm {
 
 /// RMP entry — snp.md §4.1 (Zen3/Zen4 PPR; ASPFW `rmp_fields_t`, `rmp_quadword2_t`; LNX `rmpentry_raw`).
 ///
-/// Quadword 0: bit 0 ASSIGNED, bit 1 PAGE_SIZE, bit 2 IMMUTABLE, 11:3 SUBPAGE_COUNT, 50:12 GPA[50:12],
+/// Quadword 0: bit 0 ASSIGNED, bit 1 PAGE_SIZE, bit 2 IMMUTABLE, 11:3 SUBPAGE_COUNT, 50:12 `GPA[50:12]`,
 /// 60:51 ASID, 61 VMSA, 62 VALIDATED, 63 LOCK. Quadword 1: bytes 0..3 the VMPL0..3 permission masks.
 #[repr(C)]
 #[derive(

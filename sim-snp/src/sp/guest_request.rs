@@ -2,7 +2,7 @@
 //! extended request's certificate table (SEV-SNP ABI 56860 §8.26, §7.2-§7.3; GHCB 56421 §4.1.8;
 //! snp.md §5, §2.4).
 //!
-//! Framing: AES-256-GCM under VMPCK[MSG_VMPCK], IV = MSG_SEQNO (u64 LE) ‖ 4 zero bytes, AAD = header
+//! Framing: AES-256-GCM under `VMPCK[MSG_VMPCK]`, IV = MSG_SEQNO (u64 LE) ‖ 4 zero bytes, AAD = header
 //! bytes 0x30..0x60, tag in AUTHTAG[0..16]. The firmware keeps a count per VMPCK: a request must carry
 //! `count + 1` (else AEAD_OFLOW), the response carries `request + 1`, and the count then grows by 2.
 
