@@ -88,6 +88,8 @@ impl LineHook for NoHook {}
 
 /// XTS over blocks `first..` of a data unit whose block-0 tweak is `t0 = E_K2(i)` (as a little-endian
 /// `u128`), from `src` into `dst` (`min(src, dst)` whole blocks; the rest of `dst` is left alone).
+/// `first` is a block index within the data unit (IEEE 1619 caps a data unit at 2^20 blocks; the
+/// models' is 256): the first tweak costs `first / 8` steps.
 ///
 /// `Err(block)` when the hook's `before` refused the line starting at `block`; `dst` is then
 /// unspecified (a caller that must not leak partial output clears it).
