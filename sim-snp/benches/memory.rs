@@ -106,9 +106,13 @@ fn criterion_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("target/criterion"))
 }
 
-/// Median time of one iteration in nanoseconds, from criterion's estimates (robust on a shared machine).
-fn mean_ns(dir: &std::path::Path, bench: &str) -> Option<f64> {
+/// Median time of one iteration in nanoseconds, from criterion's estimates (robust on a shared machine),
+/// if that benchmark ran in this process (a filtered run leaves older estimates on disk).
+fn median_ns(dir: &std::path::Path, bench: &str) -> Option<f64> {
     let p = dir.join(GROUP).join(bench).join("new/estimates.json");
+    if std::fs::metadata(&p).ok()?.modified().ok()? < *STARTED.get()? {
+        return None;
+    }
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).ok()?).ok()?;
     v["median"]["point_estimate"].as_f64()
 }
@@ -183,7 +187,7 @@ fn summary(dir: &std::path::Path) {
             "engine-xts256-encrypt-4k",
         ),
     ] {
-        if let Some(ns) = mean_ns(dir, bench) {
+        if let Some(ns) = median_ns(dir, bench) {
             let v = mbs(ns, 4096.0);
             let pct = ossl.map(|o| format!(" ({:.0}% of OpenSSL AES-128-XTS)", 100.0 * v / o));
             println!("{label}: {v:9.1} MB/s{}", pct.unwrap_or_default());
@@ -199,7 +203,7 @@ fn summary(dir: &std::path::Path) {
             "guest-private-write-read-4k-xts256",
         ),
     ] {
-        if let Some(ns) = mean_ns(dir, bench) {
+        if let Some(ns) = median_ns(dir, bench) {
             println!(
                 "{label}: {:9.1} MB/s through the engine ({:.1} MB/s of 4 KiB write+read pairs, {ns:.0} ns a pair)",
                 mbs(ns, 8192.0),
@@ -207,10 +211,10 @@ fn summary(dir: &std::path::Path) {
             );
         }
     }
-    if let Some(ns) = mean_ns(dir, "rmp-checked-access") {
+    if let Some(ns) = median_ns(dir, "rmp-checked-access") {
         println!("RMP-checked access (NPT + Table 15-39 checks): {ns:6.1} ns");
     }
-    if let Some(ns) = mean_ns(dir, "guest-private-read-8b") {
+    if let Some(ns) = median_ns(dir, "guest-private-read-8b") {
         println!("private 8-byte guest read (checks + 1 block) : {ns:6.1} ns");
     }
     println!(
@@ -220,7 +224,11 @@ fn summary(dir: &std::path::Path) {
     );
 }
 
+/// When this process started benchmarking.
+static STARTED: std::sync::OnceLock<std::time::SystemTime> = std::sync::OnceLock::new();
+
 fn main() {
+    let _ = STARTED.set(std::time::SystemTime::now());
     let dir = criterion_dir();
     let mut c = Criterion::default()
         .output_directory(&dir)

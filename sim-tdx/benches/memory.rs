@@ -15,7 +15,7 @@
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use aes::cipher::{BlockEncrypt, KeyInit};
 use aes::{Aes128, Block};
@@ -82,17 +82,22 @@ fn criterion_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("target/criterion"))
 }
 
-/// criterion's median time of one iteration of `group/bench`, in nanoseconds.
-fn median_ns(group: &str, bench: &str) -> Option<f64> {
+/// criterion's median time of one iteration of `group/bench`, in nanoseconds, if that benchmark ran
+/// in this process (written after `since`; a filtered run leaves older estimates on disk).
+fn median_ns(group: &str, bench: &str, since: SystemTime) -> Option<f64> {
     let p = criterion_dir()
         .join(group)
         .join(bench)
         .join("new/estimates.json");
+    if std::fs::metadata(&p).ok()?.modified().ok()? < since {
+        return None;
+    }
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).ok()?).ok()?;
     v["median"]["point_estimate"].as_f64()
 }
 
 fn bench(c: &mut Criterion) {
+    let started = SystemTime::now();
     let openssl = openssl_xts_mbps();
     match openssl {
         Some(v) => println!("openssl speed -elapsed -evp aes-128-xts -bytes 4096: {v:.0} MB/s"),
@@ -149,7 +154,7 @@ fn bench(c: &mut Criterion) {
         ("engine read (Ci)", "td-read", PAGE_SIZE),
         ("engine write+read (Ci)", "td-write+read", 2 * PAGE_SIZE),
     ] {
-        let Some(ns) = median_ns("tdx-private-4k-ci", bench) else {
+        let Some(ns) = median_ns("tdx-private-4k-ci", bench, started) else {
             continue;
         };
         let mbps = bytes as f64 / ns * 1e3;
