@@ -204,10 +204,10 @@ fn xor_blocks_in_place(d: &mut [u8], t: &[[u8; BLOCK_SIZE]]) {
     }
 }
 
-/// The pass in three steps per page: tweaks; `dst = src ⊕ T` (the hook's `before` on each source
-/// line); one multi-block cipher call on all the page's blocks; `dst ⊕= T` (the hook's `after`).
-/// Every step is a straight loop over the page that the compiler vectorises, and the cipher runs its
-/// eight-way parallel backend over the whole page.
+/// The pass, four steps per page: tweaks; `dst = src ⊕ T` (after the hook's `before` on each source
+/// line); one multi-block cipher call on all the page's blocks; `dst ⊕= T` (then the hook's `after`).
+/// Every XOR step is a straight loop over the page that the compiler vectorises, and the cipher runs
+/// its eight-way parallel backend over the whole page.
 fn run<C, H>(
     cipher: &C,
     dir: Direction,
@@ -255,7 +255,6 @@ where
         let range = done * BLOCK_SIZE..(done + m) * BLOCK_SIZE;
         let d = &mut dst[range.clone()];
         let base = first + done;
-        let lines = m / BLOCKS_PER_LINE;
         // The hook's `before` on every whole source line, then the whitening, each its own straight
         // loop (a hook inside the XOR loop keeps the compiler from vectorising it).
         {
@@ -287,7 +286,6 @@ where
         for (l, (d, t)) in d
             .chunks_exact(LINE)
             .zip(tw.chunks_exact(BLOCKS_PER_LINE))
-            .take(lines)
             .enumerate()
         {
             hook.after(base + l * BLOCKS_PER_LINE, d, u128::from_le_bytes(t[0]));
