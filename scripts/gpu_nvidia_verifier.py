@@ -231,7 +231,7 @@ def run_case(a, folder, seed, driver, vbios, rims, revoke, nonce=NONCE):
 
 def catalogue(a):
     """Scores NVIDIA's verifier on every GPU case of the catalogue (`vectors/catalogue/gpu`): the case's
-    report, chain and nonce (evidence.json, NVIDIA's own evidence shape), its RIMs served in place of
+    report.bin, certchain.pem and trusted root_ca.pem, the expected nonce, its RIMs served in place of
     derived ones, the simulated RIM root. Prints one line per case and the disagreements."""
     cases = sorted(d for d in os.listdir(a.catalogue) if os.path.isfile(os.path.join(a.catalogue, d, "manifest.json")))
     if a.only:
@@ -269,6 +269,8 @@ def catalogue(a):
         agree += ok
         if not ok:
             found[manifest["id"]] = got
+            if manifest["id"] not in CATALOGUE_DISAGREEMENTS:
+                sys.stderr.write(p.stdout[-4000:] + p.stderr[-4000:])
         print("%-5s %-55s expected %-7s NVIDIA verifier %s" % ("agree" if ok else "DIFF", manifest["id"], manifest["result"], json.dumps(got)))
     print("%d of %d cases agree" % (agree, len(cases)))
     known = {k for k in CATALOGUE_DISAGREEMENTS if not a.only or any(k.replace("/", "__") in c for c in cases)}
